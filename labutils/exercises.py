@@ -39,10 +39,33 @@ def load_exercises(name: str) -> SimpleNamespace:
     Solution cells may use ``np``, ``torch``, ``nn``, ``F`` and ``math`` without importing them
     (the notebook's setup cell imports them).
     """
-    import torch
-
     nb = nbformat.read(notebook_path(name), as_version=4)
-    namespace = {"np": np, "torch": torch, "nn": torch.nn, "F": torch.nn.functional, "math": math}
+    namespace = _base_namespace()
     for cell in solution_cells(nb):
         exec(compile(cell.source, f"{name}:{cell.metadata['nbgrader']['grade_id']}", "exec"), namespace)
     return SimpleNamespace(**{k: v for k, v in namespace.items() if not k.startswith("__")})
+
+
+def _base_namespace() -> dict:
+    import torch
+
+    return {"np": np, "torch": torch, "nn": torch.nn, "F": torch.nn.functional, "math": math}
+
+
+def cell_source(name: str, grade_id: str) -> str:
+    """The source of the cell with nbgrader ``grade_id`` (e.g. ``"rnn_backward-check"``)."""
+    nb = nbformat.read(notebook_path(name), as_version=4)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+            return cell.source
+    raise KeyError(f"{name}: no cell with grade_id {grade_id!r}")
+
+
+def run_check(name: str, grade_id: str, **definitions) -> None:
+    """Run the check cell of exercise ``grade_id`` against ``definitions`` (name → function).
+
+    Raises the check's ``AssertionError`` when it rejects them. Tests use it to prove that a check
+    rejects known wrong answers and accepts other correct ones (a loop and a vectorised version).
+    """
+    namespace = {**_base_namespace(), **definitions}
+    exec(compile(cell_source(name, f"{grade_id}-check"), f"{name}:{grade_id}-check", "exec"), namespace)
