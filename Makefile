@@ -18,8 +18,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -e ".[instructor]"
 	@touch $(STAMP)
 
+# JupyterLab refuses to run as root unless told; containers and JupyterHub images often are root.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
+
 lab: $(STAMP)  ## open JupyterLab on the notebooks
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $(ROOT_FLAG)
 
 test: $(STAMP)  ## unit tests + every notebook executed by nbval in FAST mode
 	LABUTILS_FAST=1 $(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env \
