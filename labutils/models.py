@@ -1,0 +1,48 @@
+"""Small recurrent classifiers shared by the notebooks (02 long-lag task, 03, 04).
+
+Infrastructure, not an exercise: the notebooks build the cells themselves from scratch; this is the
+PyTorch model they train once the idea is understood.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+
+class SequenceClassifier(nn.Module):
+    """A one-layer RNN/LSTM/GRU read out from its last hidden state (many-to-one).
+
+    Input ``x`` is batch-first ``(N, T, n_inputs)``; the output is class scores (logits) of shape
+    ``(N, n_classes)``, made by a linear layer from ``h^(T)``. With ``lengths`` (N,) given, the
+    hidden state at each sequence's own last step ``lengths[i] - 1`` is used instead of step T.
+
+    ``cell="rnn"`` is the vanilla tanh RNN of the lecture (``nonlinearity="relu"`` is passed on).
+    """
+
+    def __init__(self, cell: str, n_inputs: int, n_hidden: int, n_classes: int, **rnn_kwargs):
+        super().__init__()
+        if cell not in CELLS:
+            raise ValueError(f"cell={cell!r} is not one of {sorted(CELLS)}; "
+                             "use 'rnn' (vanilla tanh RNN), 'lstm' or 'gru'.")
+        if rnn_kwargs.get("nonlinearity") and cell != "rnn":
+            raise ValueError(f"nonlinearity= applies to cell='rnn' only, not {cell!r}.")
+        self.cell = cell
+        self.rnn = CELLS[cell](n_inputs, n_hidden, batch_first=True, **rnn_kwargs)
+        self.readout = nn.Linear(n_hidden * (2 if self.rnn.bidirectional else 1), n_classes)
+
+    def hidden_states(self, x: torch.Tensor) -> torch.Tensor:
+        """All hidden states ``h^(1..T)``, shape (N, T, n_hidden)."""
+        return self.rnn(x)[0]
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        if x.dim() != 3:
+            raise ValueError(f"expected x of shape (N, T, n_inputs), got {tuple(x.shape)}")
+        states = self.hidden_states(x)
+        if lengths is None:
+            last = states[:, -1]
+        else:
+            index = (lengths.to(states.device).long() - 1).clamp(min=0)
+            last = states[torch.arange(len(states), device=states.device), index]
+        return self.readout(last)

@@ -1,0 +1,35 @@
+"""labutils.models.SequenceClassifier: shapes, last-step readout, lengths, bad input."""
+import pytest
+import torch
+
+from labutils.models import SequenceClassifier
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_shapes_and_last_state_readout(cell):
+    torch.manual_seed(0)
+    model = SequenceClassifier(cell, n_inputs=3, n_hidden=5, n_classes=4)
+    x = torch.randn(2, 7, 3)
+    logits = model(x)
+    assert logits.shape == (2, 4)
+    # The output depends on the last hidden state only: recompute it by hand.
+    expected = model.readout(model.hidden_states(x)[:, -1])
+    torch.testing.assert_close(logits, expected)
+
+
+def test_lengths_pick_each_sequence_last_step():
+    torch.manual_seed(0)
+    model = SequenceClassifier("gru", 3, 5, 2)
+    x = torch.randn(2, 6, 3)
+    lengths = torch.tensor([6, 3])
+    got = model(x, lengths)
+    # A causal RNN's state at step 3 does not depend on later (padding) steps.
+    torch.testing.assert_close(got[1], model(x[1:, :3])[0])
+    torch.testing.assert_close(got[0], model(x[:1])[0])
+
+
+def test_bad_input_is_named():
+    with pytest.raises(ValueError, match="cell='transformer'"):
+        SequenceClassifier("transformer", 3, 5, 2)
+    with pytest.raises(ValueError, match=r"\(N, T, n_inputs\)"):
+        SequenceClassifier("rnn", 3, 5, 2)(torch.randn(6, 3))
