@@ -1,0 +1,15 @@
+"""labutils.ehr: electronic-health-record data for notebooks 05 and 06.
+
+- ``cohort``     ``EHRCohort`` (patients + visits tables), ICD-9 grouping, ``Vocabulary``, integer sequences
+- ``generator``  a synthetic cohort whose latent truth is known (``generate_cohort``)
+- ``oracle``     exact scores from that latent truth (HF likelihood ratio, next-visit code probabilities)
+- ``tasks``      the HF case-control cohort (Choi et al. 2017) and Doctor AI next-visit sequences
+- ``batching``   padding visit sequences into (N, T, C) multi-hot tensors with a mask, and a collate function
+
+The API is described in each module; the names are a contract with the notebooks.
+"""
+from .cohort import (HF_ICD9_CODES, EHRCohort, Vocabulary, build_vocabulary, group_icd9, icd9_dotted,
+                     is_hf_code)
+
+__all__ = ["EHRCohort", "Vocabulary", "build_vocabulary", "group_icd9", "icd9_dotted", "is_hf_code",
+           "HF_ICD9_CODES"]

@@ -1,0 +1,333 @@
+"""One in-memory representation of EHR data, shared by the synthetic generator and the real-data loaders.
+
+An ``EHRCohort`` is two tables:
+
+- ``patients``: one row per patient: ``patient_id``, ``sex`` ('M'/'F'), ``birth_date`` (datetime64);
+- ``visits``: one row per visit: ``patient_id``, ``visit_id``, ``time`` (datetime64) and ``codes``, a list of
+  strings ``D_<dotted ICD-9>`` (diagnoses), ``P_<code>``/``PX_<code>`` (procedures), ``RX_<name>`` (drugs).
+
+Models see integers: ``build_vocabulary`` groups ICD-9 codes to 3 digits (the Doctor AI rule: E-codes keep
+4 characters) and ``EHRCohort.sequences(vocab)`` turns every patient into ``list[visit] -> list[int]``.
+
+Documented handling of imperfect input (everything else raises one ``ValueError`` naming the problem):
+
+- missing columns, null ids, unparseable times, visits of unknown patients, a ``visit_id`` used twice -> ValueError;
+- time columns given as strings are parsed (ISO dates or anything ``pandas.to_datetime`` reads);
+- a visit whose ``codes`` is null/NaN becomes an empty visit; null or empty entries inside a list are dropped;
+- duplicate codes within a visit are dropped by ``sequences`` (first occurrence kept);
+- empty visits are kept (they are real encounters); patients with no visit get an empty sequence.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+PATIENT_COLUMNS = ("patient_id", "sex", "birth_date")
+VISIT_COLUMNS = ("patient_id", "visit_id", "time", "codes")
+
+# Qualifying ICD-9 codes for heart failure (Choi et al. 2017, appendix; undotted form).
+HF_ICD9_CODES = frozenset(
+    ["39891", "40201", "40211", "40291", "40401", "40403", "40411", "40413", "40491", "40493",
+     "4280", "4281", "4289"]
+    + [f"428{a}{b}" for a in "234" for b in "0123"])
+
+
+def _icd9_body(code: str) -> str:
+    """'D_428.0' -> '4280' (prefix and dot removed, upper case)."""
+    body = code[2:] if code.startswith("D_") else code
+    return body.replace(".", "").strip().upper()
+
+
+def icd9_dotted(raw: str) -> str:
+    """Undotted ICD-9 diagnosis code -> dotted: '4280' -> '428.0', 'E8801' -> 'E880.1', 'V103' -> 'V10.3'.
+
+    Codes already dotted, or with nothing after the group ('428'), are returned unchanged (stripped).
+    """
+    raw = str(raw).strip().upper()
+    if "." in raw:
+        return raw
+    cut = 4 if raw.startswith("E") else 3
+    return raw if len(raw) <= cut else f"{raw[:cut]}.{raw[cut:]}"
+
+
+def group_icd9(code: str) -> str:
+    """3-digit group of a ``D_`` code (E-codes keep 4 characters); other codes are returned unchanged.
+
+    >>> group_icd9("D_428.0"), group_icd9("D_E880.1"), group_icd9("D_V10.3"), group_icd9("D_4280")
+    ('D_428', 'D_E880', 'D_V10', 'D_428')
+    """
+    if not code.startswith("D_"):
+        return code
+    body = _icd9_body(code)
+    return "D_" + body[: 4 if body.startswith("E") else 3]
+
+
+def is_hf_code(code: str) -> bool:
+    """True for a qualifying ICD-9 heart-failure diagnosis ('D_428.0', 'D_402.91', '4280'); needs the FULL code."""
+    if code.startswith(("P_", "PX_", "RX_")):
+        return False
+    return _icd9_body(code) in HF_ICD9_CODES
+
+
+def _clean_codes(value) -> list[str]:
+    """A visit's ``codes`` cell -> list of non-empty strings (None/NaN -> [])."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return []
+    if isinstance(value, str):
+        raise ValueError(f"EHRCohort.visits['codes'] must hold lists of strings, got the string {value!r}. "
+                         "Fix: wrap it, e.g. codes=[['D_428.0', 'RX_LOOP']], or split it into a list.")
+    out = []
+    for c in value:
+        if c is None or (isinstance(c, float) and np.isnan(c)):
+            continue
+        c = str(c).strip()
+        if c:
+            out.append(c)
+    return out
+
+
+def _parse_times(series: pd.Series, table: str, column: str) -> pd.Series:
+    """datetime64 version of ``series``; ValueError naming the first bad value."""
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return series
+    parsed = pd.to_datetime(series, errors="coerce", format="ISO8601")
+    bad = parsed.isna() & series.notna()
+    if bad.any():  # not all ISO: let pandas guess each value's format
+        parsed = pd.to_datetime(series, errors="coerce", format="mixed")
+        bad = parsed.isna() & series.notna()
+    if bad.any():
+        first = series[bad].iloc[0]
+        raise ValueError(f"{table}['{column}'] has {int(bad.sum())} unparseable value(s), e.g. {first!r}. "
+                         "Fix: use ISO dates such as '2101-10-20' or '2101-10-20 19:08:00'.")
+    return parsed
+
+
+@dataclass(eq=False)
+class EHRCohort:
+    """Patients and their visits (see the module docstring for columns and the handling of bad input)."""
+
+    patients: pd.DataFrame
+    visits: pd.DataFrame
+    name: str = ""
+    _order: dict = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        self.validate()
+
+    # ----------------------------------------------------------------------------------- checking
+    def validate(self) -> "EHRCohort":
+        """Check columns, ids and times; parse string times; normalise ``codes``. Raises ValueError."""
+        for table, cols, df in (("patients", PATIENT_COLUMNS, self.patients), ("visits", VISIT_COLUMNS, self.visits)):
+            if not isinstance(df, pd.DataFrame):
+                raise ValueError(f"EHRCohort.{table} must be a pandas DataFrame, got {type(df).__name__}.")
+            missing = [c for c in cols if c not in df.columns]
+            if missing:
+                raise ValueError(f"EHRCohort.{table} is missing column(s) {missing}; it has {list(df.columns)}. "
+                                 f"Fix: rename/add them (required: {list(cols)}).")
+        p, v = self.patients, self.visits
+        for table, df, col in (("patients", p, "patient_id"), ("visits", v, "patient_id"), ("visits", v, "visit_id")):
+            n_null = int(df[col].isna().sum())
+            if n_null:
+                raise ValueError(f"EHRCohort.{table}['{col}'] has {n_null} null value(s). Fix: drop those rows.")
+        if p["patient_id"].duplicated().any():
+            dup = p["patient_id"][p["patient_id"].duplicated()].iloc[0]
+            raise ValueError(f"EHRCohort.patients lists patient_id {dup!r} twice. Fix: one row per patient.")
+        if v["visit_id"].duplicated().any():
+            dup = v["visit_id"][v["visit_id"].duplicated()].iloc[0]
+            raise ValueError(f"EHRCohort.visits uses visit_id {dup!r} on more than one row. "
+                             "Fix: one row per visit (merge the codes of duplicate rows first).")
+        if v["time"].isna().any():
+            raise ValueError(f"EHRCohort.visits['time'] has {int(v['time'].isna().sum())} missing value(s). "
+                             "Fix: drop those visits or fill in their date.")
+        v["time"] = _parse_times(v["time"], "EHRCohort.visits", "time")
+        p["birth_date"] = _parse_times(p["birth_date"], "EHRCohort.patients", "birth_date")
+        unknown = ~v["patient_id"].isin(p["patient_id"])
+        if unknown.any():
+            raise ValueError(f"EHRCohort.visits has {int(unknown.sum())} visit(s) of patients missing from "
+                             f".patients, e.g. patient_id {v['patient_id'][unknown].iloc[0]!r}. "
+                             "Fix: add those patients or drop their visits.")
+        if len(v) and not all(isinstance(c, list) and all(isinstance(x, str) and x for x in c) for c in v["codes"]):
+            v["codes"] = [_clean_codes(c) for c in v["codes"]]
+        self._order = None
+        return self
+
+    # ------------------------------------------------------------------------------- conversion
+    def __len__(self) -> int:
+        return len(self.patients)
+
+    def _visit_order(self) -> tuple[np.ndarray, np.ndarray]:
+        """(row positions of visits sorted by patient order then time, start offset of each patient)."""
+        if self._order is None:
+            pos = pd.Series(np.arange(len(self.patients)), index=self.patients["patient_id"].to_numpy())
+            owner = pos.reindex(self.visits["patient_id"].to_numpy()).to_numpy()
+            times = self.visits["time"].to_numpy()
+            rows = np.lexsort((np.arange(len(times)), times, owner))  # stable: ties keep table order
+            counts = np.bincount(owner, minlength=len(self.patients))
+            starts = np.concatenate([[0], np.cumsum(counts)])
+            self._order = {"rows": rows, "starts": starts}
+        return self._order["rows"], self._order["starts"]
+
+    def visit_counts(self) -> np.ndarray:
+        """Number of visits of each patient (order of ``.patients``)."""
+        return np.diff(self._visit_order()[1])
+
+    def visit_table(self) -> pd.DataFrame:
+        """``.visits`` sorted by patient (order of ``.patients``) then time."""
+        return self.visits.iloc[self._visit_order()[0]].reset_index(drop=True)
+
+    def codes(self) -> list[list[list[str]]]:
+        """Raw code strings per patient -> visit (sorted by time), as stored."""
+        rows, starts = self._visit_order()
+        col = self.visits["codes"].to_numpy()[rows]
+        return [list(col[a:b]) for a, b in zip(starts[:-1], starts[1:])]
+
+    def sequences(self, vocab: "Vocabulary") -> list[list[list[int]]]:
+        """Integer sequences: patient -> visit (by time) -> code indices of ``vocab`` (after its grouping).
+
+        Unknown codes are dropped, duplicates within a visit dropped (first kept), empty visits kept.
+        """
+        lookup = vocab.lookup_table()
+        rows, starts = self._visit_order()
+        col = self.visits["codes"].to_numpy()[rows]
+        seqs = []
+        for a, b in zip(starts[:-1], starts[1:]):
+            patient = []
+            for codes in col[a:b]:
+                idx = [lookup[c] for c in codes if c in lookup]
+                patient.append(list(dict.fromkeys(idx)) if len(idx) > 1 else idx)
+            seqs.append(patient)
+        return seqs
+
+    def gap_days(self) -> list[list[float]]:
+        """Days since the previous visit (fractional when times carry hours), 0 for each patient's first visit."""
+        rows, starts = self._visit_order()
+        t = self.visits["time"].to_numpy()[rows].astype("datetime64[s]").astype(np.float64) / 86400.0
+        gaps = np.diff(t, prepend=t[:1] if len(t) else t)
+        gaps[starts[:-1][np.diff(starts) > 0]] = 0.0
+        return [gaps[a:b].tolist() for a, b in zip(starts[:-1], starts[1:])]
+
+    def times(self) -> list[np.ndarray]:
+        """Visit times (datetime64) per patient, sorted."""
+        rows, starts = self._visit_order()
+        t = self.visits["time"].to_numpy()[rows]
+        return [t[a:b] for a, b in zip(starts[:-1], starts[1:])]
+
+    # --------------------------------------------------------------------------------- editing
+    def subset(self, patient_ids, name: str | None = None) -> "EHRCohort":
+        """A new cohort with only these patients (in the given order) and their visits."""
+        ids = pd.Index(patient_ids)
+        p = self.patients.set_index("patient_id", drop=False).loc[ids].reset_index(drop=True)
+        v = self.visits[self.visits["patient_id"].isin(ids)].reset_index(drop=True)
+        return EHRCohort(p, v.copy(), self.name if name is None else name)
+
+    def drop_short(self, min_visits: int = 2) -> "EHRCohort":
+        """Patients with at least ``min_visits`` visits (Doctor AI needs 2: one input, one target)."""
+        keep = self.patients["patient_id"].to_numpy()[self.visit_counts() >= min_visits]
+        return self.subset(keep)
+
+    def require_min_visits(self, min_visits: int = 2) -> None:
+        """Raise ValueError if any patient has fewer than ``min_visits`` visits (use ``drop_short`` to filter)."""
+        counts = self.visit_counts()
+        short = counts < min_visits
+        if short.any():
+            pid = self.patients["patient_id"].iloc[int(np.argmax(short))]
+            raise ValueError(f"{int(short.sum())} patient(s) have fewer than {min_visits} visits "
+                             f"(e.g. patient_id {pid!r} has {int(counts[short][0])}). "
+                             f"Fix: cohort = cohort.drop_short({min_visits}).")
+
+    def summary(self) -> dict:
+        """Headline numbers: patients, visits, codes per visit, mean gap (days)."""
+        n_codes = self.visits["codes"].map(len).to_numpy()
+        gaps = [g for p in self.gap_days() for g in p[1:]]
+        return {"patients": len(self.patients), "visits": len(self.visits),
+                "visits_per_patient": len(self.visits) / max(len(self.patients), 1),
+                "codes_per_visit": float(n_codes.mean()) if len(n_codes) else 0.0,
+                "mean_gap_days": float(np.mean(gaps)) if gaps else float("nan")}
+
+
+class Vocabulary:
+    """Code <-> integer index. Index 0 is the most frequent code (a real code, not padding).
+
+    ``map(code)`` applies the grouping (3-digit ICD-9 when ``grouped``); ``index(code)`` accepts a vocabulary
+    entry or a raw code that maps to one and raises KeyError otherwise.
+    """
+
+    def __init__(self, codes, grouped: bool = True, prefixes=("D_",), counts=None):
+        self.codes = list(codes)
+        self.grouped = grouped
+        self.prefixes = tuple(prefixes) if prefixes is not None else None
+        self.counts = dict(counts) if counts is not None else {}
+        self._index = {c: i for i, c in enumerate(self.codes)}
+        if len(self._index) != len(self.codes):
+            raise ValueError("Vocabulary codes must be unique.")
+        self._lookup = None
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __contains__(self, code) -> bool:
+        return code in self._index or self.map(code) in self._index
+
+    def __repr__(self) -> str:
+        head = ", ".join(self.codes[:5])
+        return f"Vocabulary({len(self)} codes, grouped={self.grouped}: {head}{', ...' if len(self) > 5 else ''})"
+
+    def keeps(self, code: str) -> bool:
+        """True when ``code``'s prefix is one this vocabulary covers."""
+        return self.prefixes is None or code.startswith(self.prefixes)
+
+    def map(self, code: str) -> str:
+        """The grouping applied to a raw code ('D_428.0' -> 'D_428' when grouped; unchanged otherwise)."""
+        return group_icd9(code) if self.grouped else code
+
+    def index(self, code: str) -> int:
+        if code in self._index:
+            return self._index[code]
+        mapped = self.map(code)
+        if mapped in self._index and self.keeps(code):
+            return self._index[mapped]
+        raise KeyError(f"code {code!r} (grouped: {mapped!r}) is not in the vocabulary of {len(self)} codes")
+
+    def lookup_table(self) -> dict:
+        """A dict raw-code -> index that grows as new raw codes are seen (fast path for ``sequences``)."""
+        if self._lookup is None:
+            self._lookup = _LookupTable(self)
+        return self._lookup
+
+
+class _LookupTable(dict):
+    """dict raw code -> index; ``in`` computes and caches the mapping of raw codes seen for the first time."""
+
+    def __init__(self, vocab: Vocabulary):
+        super().__init__()
+        self._vocab = vocab
+        self._missing = set()
+
+    def __contains__(self, code) -> bool:
+        if dict.__contains__(self, code):
+            return True
+        if code in self._missing:
+            return False
+        try:
+            self[code] = self._vocab.index(code)
+            return True
+        except KeyError:
+            self._missing.add(code)
+            return False
+
+
+def build_vocabulary(cohort: EHRCohort, grouped: bool = True, prefixes=("D_",), min_count: int = 1) -> Vocabulary:
+    """Vocabulary of the (grouped) codes whose prefix is in ``prefixes`` (None = all) seen in >= ``min_count`` visits.
+
+    Sorted by descending frequency (number of visits containing the code), then by name.
+    """
+    prefixes = tuple(prefixes) if prefixes is not None else None
+    counter: Counter = Counter()
+    mapper = group_icd9 if grouped else (lambda c: c)
+    for codes in cohort.visits["codes"]:
+        counter.update({mapper(c) for c in codes if prefixes is None or c.startswith(prefixes)})
+    items = sorted((c for c in counter.items() if c[1] >= min_count), key=lambda kv: (-kv[1], kv[0]))
+    return Vocabulary([c for c, _ in items], grouped=grouped, prefixes=prefixes, counts=dict(items))
