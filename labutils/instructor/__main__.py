@@ -1,9 +1,10 @@
-"""Command line: ``python -m labutils.instructor {release,list,grade}``.
+"""Command line: ``python -m labutils.instructor {release,list,grade,course}``.
 
     release [NOTEBOOK...]   student versions → build/student/ (default: every notebooks/*.ipynb)
     list [NOTEBOOK...]      every exercise (notebook, grade id, points) → build/exercises.md
     grade SUBMISSIONS...    files or folders (submissions/<student>/<notebook>.ipynb) →
                             build/grades/gradebook.csv, feedback/<student>.md, executed/
+    course DIR [NOTEBOOK...] an nbgrader course directory (source/<assignment>/ + nbgrader_config.py)
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .course import make_course
 from .grade import DEFAULT_TIMEOUT, grade_submissions, set_fast
 from .listing import write_listing
 from .release import release
@@ -41,11 +43,20 @@ def main(argv: list[str] | None = None) -> int:
     speed.add_argument("--full", dest="fast", action="store_const", const=False,
                        help="run in full mode even if LABUTILS_FAST is set")
 
+    p = commands.add_parser("course", help="an nbgrader course directory with the notebooks as one assignment")
+    p.add_argument("root", type=Path, help="the course directory (created if missing)")
+    p.add_argument("notebooks", nargs="*", help="paths or names (default: all)")
+    p.add_argument("--assignment", default="lab", help="assignment name (default: lab)")
+
     args = parser.parse_args(argv)
     try:
         if args.command == "release":
             for path in release(args.notebooks, args.out):
                 print(f"wrote {path}")
+        elif args.command == "course":
+            folder = make_course(args.root, args.notebooks, args.assignment)
+            print(f"wrote {folder} and {args.root / 'nbgrader_config.py'}; next, in {args.root}: "
+                  f"nbgrader generate_assignment {args.assignment}")
         elif args.command == "list":
             print(f"wrote {write_listing(args.notebooks, args.out)}")
         else:

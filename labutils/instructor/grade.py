@@ -10,8 +10,10 @@ For each submission (one notebook of one student):
    limit: a cell that runs too long is interrupted and scores 0, the following cells still run.
    A kernel that dies (``os._exit``, a segfault) ends that submission with 0 points.
 3. **Score** each check cell with nbgrader's rule (``nbgrader.utils.determine_grade``): an error
-   gives 0, a displayed number is partial credit, anything else full points. Output on stderr
-   (warnings) is dropped first: nbgrader alone would give 0 for a harmless ``UserWarning``.
+   gives 0, a displayed number is partial credit (the kernel displays no values, see
+   ``KERNEL_ARGS``), anything else full points. Output on stderr
+   (warnings) is dropped first with nbgrader's ``IgnorePattern``: nbgrader alone would give 0 for a
+   harmless ``UserWarning``.
 """
 from __future__ import annotations
 
@@ -25,13 +27,18 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 from nbclient.exceptions import DeadKernelError
-from nbgrader.preprocessors import ClearOutput, DeduplicateIds, Execute
+from nbgrader.preprocessors import ClearHiddenTests, ClearOutput, DeduplicateIds, Execute, IgnorePattern
 from nbgrader.utils import determine_grade, is_grade, is_locked, is_solution
 from traitlets import Integer
 
 from ..config import build_dir, repo_root
 
 DEFAULT_TIMEOUT = 300  # seconds per cell: full-mode training cells take a few minutes on 2 cores
+# Check cells often end with a call that returns a number (``assert_close`` returns its max error).
+# nbgrader would read that displayed number as partial credit (4e-16 of 2 points), so the grading
+# kernel displays no expression values. Checks in this course pass or raise, never score partially.
+KERNEL_ARGS = ["--InteractiveShell.ast_node_interactivity=none"]
+IGNORED_STDERR = r"(?s).*"  # IgnorePattern drops the stderr outputs this matches: all of them
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
@@ -76,6 +83,13 @@ def _is_protected(cell) -> bool:
     return is_locked(cell)  # nbgrader: grade cells that are not solution cells, and "read-only" cells
 
 
+def _as_released(cell) -> str:
+    """The source the student was given: the instructor's cell without its hidden tests."""
+    shown = copy.deepcopy(cell)
+    ClearHiddenTests()._remove_hidden_test_region(shown)
+    return shown.source
+
+
 def _fresh_copy(cell, nb, cell_id: str | None = None):
     new = copy.deepcopy(cell)
     if new.cell_type == "code":
@@ -104,7 +118,7 @@ def restore_locked_cells(submission, source) -> tuple[object, list[str]]:
             del cell.metadata["nbgrader"]
             notes.append(f"cell `{gid}` is not in the assignment: graded as an ordinary cell")
         elif _is_protected(originals[gid]):
-            if cell.get("source") != originals[gid].source or cell.cell_type != originals[gid].cell_type:
+            if cell.get("source") != _as_released(originals[gid]) or cell.cell_type != originals[gid].cell_type:
                 notes.append(f"cell `{gid}` was edited: graded with the original")
             nb.cells[i] = _fresh_copy(originals[gid], nb, cell.get("id"))
         else:
@@ -122,6 +136,11 @@ def restore_locked_cells(submission, source) -> tuple[object, list[str]]:
         at = before[-1] + 1 if before else (after[0] if after else len(nb.cells))
         nb.cells.insert(at, _fresh_copy(originals[gid], nb))
         notes.append(f"cell `{gid}` was missing: put back and graded with the original")
+    seen = set()
+    for cell in nb.cells:  # copied cells share an id, which nbformat rejects
+        if "id" in cell and cell["id"] in seen:
+            cell["id"] = uuid.uuid4().hex[:8]
+        seen.add(cell.get("id"))
     return nb, notes
 
 
@@ -140,7 +159,8 @@ class _Execute(Execute):
 def execute(nb, cwd: Path, timeout: int = DEFAULT_TIMEOUT) -> str | None:
     """Run ``nb`` in place in a fresh kernel; returns None, or why the run stopped early."""
     nb, _ = ClearOutput().preprocess(nb, {})
-    runner = _Execute(timeout=timeout, kernel_name=nb.metadata.get("kernelspec", {}).get("name", "python3"))
+    runner = _Execute(timeout=timeout, kernel_name=nb.metadata.get("kernelspec", {}).get("name", "python3"),
+                      extra_arguments=list(KERNEL_ARGS))
     runner.error_on_timeout = {
         "ename": "CellTimeoutError",
         "evalue": f"no result after {timeout} s (the per-cell time limit); the cell was interrupted. "
@@ -167,16 +187,18 @@ def _first_line(nb, index: int) -> str:
 
 def error_text(cell) -> str:
     """The error a cell raised, as the student should read it (no colour codes)."""
-    for out in cell.get("outputs", []):
-        if out.output_type == "error":
-            text = f"{out.ename}: {out.evalue}".strip()
-            if out.ename == "NotImplementedError":
-                text += " (this exercise still raises NotImplementedError: it is not done yet)"
-            elif not out.evalue.strip():  # a bare `assert`: show the line that failed
-                marked = [ln for ln in ANSI.sub("", "\n".join(out.traceback)).splitlines() if "---->" in ln]
-                text += ("\n" + marked[-1].strip()) if marked else ""
-            return ANSI.sub("", text)
-    return ""
+    errors = [out for out in cell.get("outputs", []) if out.output_type == "error"]
+    if not errors:
+        return ""
+    # a timeout shows as the KeyboardInterrupt of the interrupt, then our CellTimeoutError: say why
+    out = next((e for e in errors if e.ename == "CellTimeoutError"), errors[0])
+    text = f"{out.ename}: {out.evalue}".strip()
+    if out.ename == "NotImplementedError":
+        text += " (this exercise still raises NotImplementedError: it is not done yet)"
+    elif not out.evalue.strip():  # a bare `assert`: show the line that failed
+        marked = [ln for ln in ANSI.sub("", "\n".join(out.traceback)).splitlines() if "---->" in ln]
+        text += ("\n" + marked[-1].strip()) if marked else ""
+    return ANSI.sub("", text)
 
 
 def score_cell(cell) -> tuple[float | None, float, str, str]:
@@ -184,9 +206,7 @@ def score_cell(cell) -> tuple[float | None, float, str, str]:
 
     stderr output (warnings, progress bars) is ignored; everything else is nbgrader's own decision.
     """
-    judged = copy.deepcopy(cell)
-    if judged.cell_type == "code":
-        judged.outputs = [o for o in judged.outputs if not (o.output_type == "stream" and o.name == "stderr")]
+    judged, _ = IgnorePattern(enabled=True, pattern=IGNORED_STDERR).preprocess_cell(copy.deepcopy(cell), {}, 0)
     points, max_points = determine_grade(judged)
     if points is None:
         return None, max_points, "manual", "graded by hand (not an auto-graded cell)"
