@@ -151,9 +151,9 @@ class _Execute(Execute):
 
     running = Integer(-1)
 
-    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
-        self.running = cell_index
-        return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+    def preprocess_cell(self, cell, resources, index):
+        self.running = index
+        return super().preprocess_cell(cell, resources, index)
 
 
 def execute(nb, cwd: Path, timeout: int = DEFAULT_TIMEOUT) -> str | None:
@@ -318,7 +318,7 @@ def feedback_markdown(student: str, grades: list[NotebookGrade]) -> str:
         lines += [f"| `{r.grade_id}` | {r.points:g} / {r.max_points:g} | {r.status} |" for r in g.rows]
         lines.append("")
         for r in g.rows:
-            if r.status not in ("passed", "kernel died") and r.message:
+            if r.status in ("failed", "timeout", "partial") and r.message:
                 lines += [f"### `{r.grade_id}`: {r.status}", "", "```", r.message.strip(), "```", ""]
     return "\n".join(lines)
 
