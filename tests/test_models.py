@@ -33,3 +33,23 @@ def test_bad_input_is_named():
         SequenceClassifier("transformer", 3, 5, 2)
     with pytest.raises(ValueError, match=r"\(N, T, n_inputs\)"):
         SequenceClassifier("rnn", 3, 5, 2)(torch.randn(6, 3))
+
+
+def test_lstm_gate_biases_set_the_gates():
+    from labutils.models import set_lstm_gate_biases
+
+    model = SequenceClassifier("lstm", 3, 4, 2)
+    set_lstm_gate_biases(model.rnn, forget=5.0, input=-2.0)
+    total = model.rnn.bias_ih_l0 + model.rnn.bias_hh_l0
+    assert torch.allclose(total[0:4], torch.full((4,), -2.0))   # i
+    assert torch.allclose(total[4:8], torch.full((4,), 5.0))    # f
+    # With zero weights the forget gate is exactly sigmoid(5).
+    with torch.no_grad():
+        model.rnn.weight_ih_l0.zero_()
+        model.rnn.weight_hh_l0.zero_()
+    x = torch.zeros(1, 1, 3)
+    cell_prev = torch.ones(1, 1, 4)
+    _, (_, c) = model.rnn(x, (torch.zeros(1, 1, 4), cell_prev))
+    g = torch.tanh(total[8:12])
+    expected = torch.sigmoid(torch.tensor(5.0)) * 1 + torch.sigmoid(torch.tensor(-2.0)) * g
+    torch.testing.assert_close(c[0, 0], expected)
