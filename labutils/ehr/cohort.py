@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import chain
 
 import numpy as np
 import pandas as pd
@@ -89,6 +90,14 @@ def _clean_codes(value) -> list[str]:
     return out
 
 
+def _clean_lists(column) -> bool:
+    """True when every cell is a list of non-empty strings (the fast path: nothing to normalise)."""
+    if not all(type(c) is list for c in column):
+        return False
+    flat = list(chain.from_iterable(column))
+    return set(map(type, flat)) <= {str} and "" not in set(flat)
+
+
 def _parse_times(series: pd.Series, table: str, column: str) -> pd.Series:
     """datetime64 version of ``series``; ValueError naming the first bad value."""
     if pd.api.types.is_datetime64_any_dtype(series):
@@ -149,7 +158,7 @@ class EHRCohort:
             raise ValueError(f"EHRCohort.visits has {int(unknown.sum())} visit(s) of patients missing from "
                              f".patients, e.g. patient_id {v['patient_id'][unknown].iloc[0]!r}. "
                              "Fix: add those patients or drop their visits.")
-        if len(v) and not all(isinstance(c, list) and all(isinstance(x, str) and x for x in c) for c in v["codes"]):
+        if len(v) and not _clean_lists(v["codes"]):
             v["codes"] = [_clean_codes(c) for c in v["codes"]]
         self._order = None
         return self
