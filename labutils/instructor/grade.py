@@ -118,7 +118,8 @@ def restore_locked_cells(submission, source) -> tuple[object, list[str]]:
             del cell.metadata["nbgrader"]
             notes.append(f"cell `{gid}` is not in the assignment: graded as an ordinary cell")
         elif _is_protected(originals[gid]):
-            if cell.get("source") != _as_released(originals[gid]) or cell.cell_type != originals[gid].cell_type:
+            given = (_as_released(originals[gid]), originals[gid].source)
+            if cell.get("source") not in given or cell.cell_type != originals[gid].cell_type:
                 notes.append(f"cell `{gid}` was edited: graded with the original")
             nb.cells[i] = _fresh_copy(originals[gid], nb, cell.get("id"))
         else:
@@ -133,7 +134,7 @@ def restore_locked_cells(submission, source) -> tuple[object, list[str]]:
         present = {_grade_id(c): j for j, c in enumerate(nb.cells) if _grade_id(c)}
         before = [present[g] for g in order[:k] if g in present]
         after = [present[g] for g in order[k + 1:] if g in present]
-        at = before[-1] + 1 if before else (after[0] if after else len(nb.cells))
+        at = max(before) + 1 if before else (after[0] if after else len(nb.cells))
         nb.cells.insert(at, _fresh_copy(originals[gid], nb))
         notes.append(f"cell `{gid}` was missing: put back and graded with the original")
     seen = set()
