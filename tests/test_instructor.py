@@ -56,7 +56,7 @@ def fixture_notebook():
     nb = new_notebook(metadata={"kernelspec": dict(KERNELSPEC)})
     nb.cells = [
         new_markdown_cell("# Fixture\nTwo small exercises."),
-        new_code_cell("import numpy as np"),
+        new_code_cell('import numpy as np\nimport labutils\nprint("FAST mode:", labutils.FAST)'),
         new_code_cell(SQUARE, metadata=_meta("square")),
         new_code_cell('from labutils.checks import assert_close\nimport numpy as np\n'
                       'assert_close("square", square(np.arange(3.0)), np.array([0.0, 1.0, 4.0]))\n'
@@ -265,6 +265,20 @@ def test_kernel_crash_scores_zero_and_the_batch_goes_on(batch):
     assert _points(batch[0], "broken")[1] == {"square-check": "unreadable", "cube-check": "unreadable"}
     # students graded after the crash and the broken file were graded normally
     assert sum(_points(batch[0], "solution")[0].values()) == 5.0
+
+
+@pytest.mark.slow
+def test_grade_command(source_dir, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("LABUTILS_FAST", "0")
+    (tmp_path / "subs" / "zoe").mkdir(parents=True)
+    nbformat.write(STUDENTS["solution"](student_version(fixture_notebook())), tmp_path / "subs" / "zoe" / "fix.ipynb")
+    assert main(["grade", str(tmp_path / "subs"), "--source", str(source_dir), "--out", str(tmp_path / "out"),
+                 "--timeout", str(FIXTURE_TIMEOUT), "--fast"]) == 0
+    assert "zoe" in capsys.readouterr().out
+    book = pd.read_csv(tmp_path / "out" / "gradebook.csv")
+    assert book.points.tolist() == [2.0, 3.0] and book.student.unique().tolist() == ["zoe"]
+    executed = nbformat.read(tmp_path / "out" / "executed" / "zoe" / "fix.ipynb", as_version=4)
+    assert executed.cells[1].outputs[0].text == "FAST mode: True\n", "--fast reaches the kernel"
 
 
 @pytest.mark.slow

@@ -110,15 +110,24 @@ def leaked_lines(solution_nb, student_nb) -> list[str]:
 
 
 def release(names: list[str] | None = None, out_dir: Path | None = None) -> list[Path]:
-    """Write the student version of each notebook to ``out_dir`` (default build/student/)."""
+    """Write the student version of each notebook to ``out_dir`` (default build/student/).
+
+    Raises ValueError naming every notebook that could not be released, after writing the others.
+    """
     out_dir = Path(out_dir) if out_dir else build_dir() / "student"
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
+    written, problems = [], []
     for path in source_notebooks(names):
-        solution = nbformat.read(path, as_version=4)
-        student = student_version(solution, path.name)
+        try:  # one broken notebook must not hold back the others
+            student = student_version(nbformat.read(path, as_version=4), path.name)
+        except ValueError as exc:
+            problems.append(str(exc))
+            continue
         nbformat.validate(student)
         target = out_dir / path.name
         nbformat.write(student, target)
         written.append(target)
+    if problems:
+        done = f" (the other {len(written)} were written)" if written else ""
+        raise ValueError("\n".join(problems) + done)
     return written
