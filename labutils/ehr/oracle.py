@@ -26,9 +26,6 @@ F_STAGE = np.array([st for mi in range(3) for st in range(2) for e in range(2)] 
 F_EP = np.array([e for mi in range(3) for st in range(2) for e in range(2)] + [0, 0, 0])
 N_F, N_NONHF = 15, 12
 F_VARIANT = 2 * (F_STAGE == STAGE_B) + (F_MI == MI_RECENT)  # what the chronic hazards see of a fast state (AF)
-_BY_VARIANT = np.argsort(F_VARIANT, kind="stable")  # fast states grouped by variant
-_VARIANT_START = np.searchsorted(F_VARIANT[_BY_VARIANT], np.arange(4))
-_NONHF_V = (_BY_VARIANT < N_NONHF).astype(np.float64)
 BITS = (np.arange(32)[:, None] >> np.arange(5)) & 1  # chronic pattern index -> 5 bits
 _EV = {e: i for i, e in enumerate(EVENTS)}
 
@@ -44,74 +41,100 @@ def chronic_index(chronic) -> np.ndarray:
     return (np.asarray(chronic).astype(np.int64) << np.arange(5)).sum(-1)
 
 
-class Chain:
-    """Month-by-month propagation of state distributions for a batch of patients who share ``n_free``.
+_CORE_BITS = np.array([[k, d, h] for k in (0, 1) for d in (0, 1) for h in (0, 1)], bool)  # CKD, DM, HTN
+_CORE_PATTERN = np.array([16 * k + 2 * d + h for k, d, h in _CORE_BITS.astype(int)])  # without CAD and AF
 
-    ``dist`` has shape (n, C, 15). Each patient's chronic patterns are its starting pattern plus any subset of
-    the ``n_free`` conditions it does not have yet (C = 2**n_free; ``n_free=0`` holds the pattern fixed), so the
-    propagation is exact while touching only reachable patterns.
+
+def _check_structure(coefs):
+    """The chronic mixing below assumes no chronic hazard depends on CAD or AF (only CAD's and AF's own onsets
+    differ), and AF's onset sees the fast state only through stage B and a recent MI."""
+    st = {f: coefs["state"][i] for i, f in enumerate(("HTN", "DM", "CAD", "AF", "CKD", "B", "MIr", "MIo", "E"))}
+    ev = {e: i for i, e in enumerate(EVENTS)}
+    core_events = [ev["HTN"], ev["DM"], ev["CKD"], ev["CAD"]]
+    bad = any(st[f][core_events].any() for f in ("CAD", "AF", "B", "MIr", "MIo", "E")) or \
+        any(st[f][ev["AF"]] != 0 for f in ("DM", "CAD", "CKD", "MIo", "E"))
+    if bad:
+        raise NotImplementedError("oracle.Chain: these hazard coefficients break the factorised chronic transition "
+                                  "(a chronic onset depending on CAD/AF or on MI/episode state).")
+
+
+class Chain:
+    """Month-by-month propagation of state distributions for a batch of patients.
+
+    ``dist`` has shape (n, C, 15): C = 32 chronic patterns (exact), or C = 1 when ``track_chronic=False`` (each
+    patient's pattern held fixed). ``static_at(j)`` returns (static features (n, 4), a key that changes when they
+    do) j months after the start; the transition pieces are rebuilt only when the key changes (once a year).
     """
 
     def __init__(self, params: dict, chronic0: np.ndarray, static_at, track_chronic: bool = True):
-        """``static_at(j)`` returns (static features (n, 4), a key that changes when they do) j months on."""
         chronic0 = np.asarray(chronic0).astype(bool)
         n = len(chronic0)
         self.params, self.static_at, self._key = params, static_at, None
         coefs = hazard_arrays(params)
-        absent = ~chronic0
-        n_free = int(absent.sum(1).max()) if (track_chronic and n) else 0
-        if track_chronic and n and np.any(absent.sum(1) != n_free):
-            raise ValueError("Chain: every patient of a batch needs the same number of absent conditions.")
-        self.n_free, C = n_free, 2 ** n_free
-        local = ((np.arange(C)[:, None] >> np.arange(n_free)) & 1).astype(bool)  # (C, n_free)
-        self.free_bits = np.argsort(~absent, axis=1, kind="stable")[:, :n_free]  # which conditions may start
-        pats = np.repeat(chronic0[:, None, :], C, axis=1)
-        for i in range(n_free):
-            pats[np.arange(n)[:, None], np.arange(C)[None, :], self.free_bits[:, i:i + 1]] = local[None, :, i]
-        self.pats = pats
-        feats = state_features(np.broadcast_to(pats[:, :, None, :], (n, C, N_F, 5)), F_MI, F_STAGE, F_EP)
-        self.exp_state = np.exp(coefs["b0"] + feats @ coefs["state"])  # (n, C, 15, events)
-        self.coef_static = coefs["static"]
-        self.visit = visit_probs(np.broadcast_to(pats[:, :, None, :], (n, C, N_F, 5)), F_MI, F_STAGE, F_EP, params)
+        self.track = track_chronic
+        if track_chronic:
+            _check_structure(coefs)
+        pats = BITS[None].astype(bool) if track_chronic else chronic0[:, None, :]  # (1, 32, 5) or (n, 1, 5)
+        shape = pats.shape[:2] + (N_F, 5)
+        self.mi, self.stage, self.ep = F_MI, F_STAGE, F_EP
+        feats = state_features(np.broadcast_to(pats[:, :, None, :], shape), self.mi, self.stage, self.ep)
+        fast = [_EV[k] for k in ("MI", "HF", "AB", "E")]
+        eta = coefs["b0"] + feats @ coefs["state"]  # (·, C, 15, events)
+        self.exp_fast = np.exp(eta[..., fast])
+        self.coef_fast, self.coef_static = coefs["static"][:, fast], coefs["static"]
+        if track_chronic:  # chronic onsets: AF for every (pattern, variant); the others for the 8 core patterns
+            rep = np.array([np.flatnonzero(F_VARIANT == v)[0] for v in range(4)])
+            self.exp_af = np.exp(eta[:, :, rep, _EV["AF"]])  # (1, 32, 4)
+            self.exp_core = np.exp(eta[:, _CORE_PATTERN, rep[0], :5])  # (1, 8, 5)
+        self.visit = visit_probs(np.broadcast_to(pats[:, :, None, :], shape), F_MI, F_STAGE, F_EP, params)
         self.p_rec = -np.expm1(-params["mi_recovery_rate"])
         self.p_end = -np.expm1(-params["episode_end_rate"])
-        self.superset = np.all(~local[:, None, :] | local[None, :, :], axis=-1)  # [j, j']: j' contains j
-        self.local, self.absent_local = local.astype(np.float64), ~local
-        self.rep = np.array([np.flatnonzero(F_VARIANT == v)[0] for v in range(4)])
-        self.groups = [np.flatnonzero(F_VARIANT == v) for v in range(4)]
+
+    def start(self, chronic0, f0) -> np.ndarray:
+        """Point masses at the given states: (n, C, 15)."""
+        n = len(f0)
+        dist = np.zeros((n, 32 if self.track else 1, N_F))
+        dist[np.arange(n), chronic_index(chronic0) if self.track else 0, f0] = 1.0
+        return dist
 
     def _prepare(self, static):
-        """Transition pieces for the current static features (they change once a year)."""
-        lam = np.exp(static @ self.coef_static)[:, None, None, :] * self.exp_state
-        p = -np.expm1(-lam)  # (n, C, 15, events)
-        p_mi, p_hf, p_ab, p_e = (p[..., _EV[k]] for k in ("MI", "HF", "AB", "E"))
-        none, rec, old = F_MI == MI_NONE, F_MI == MI_RECENT, F_MI == MI_OLD
-        self.pm = np.stack([np.where(none, 1 - p_mi, 0.0), np.where(rec, 1 - self.p_rec, p_mi),
-                            np.where(rec, self.p_rec, np.where(old, 1 - p_mi, 0.0))], axis=-1)  # (n, C, 15, 3)
-        hf_now = F_STAGE == STAGE_HF
+        """Transition pieces for the current static features."""
+        p_mi, p_hf, p_ab, p_e = np.moveaxis(
+            -np.expm1(-np.exp(static @ self.coef_fast)[:, None, None, :] * self.exp_fast), -1, 0)  # each (n, C, 15)
+        none, rec, old = self.mi == MI_NONE, self.mi == MI_RECENT, self.mi == MI_OLD
+        pm = np.stack([np.where(none, 1 - p_mi, 0.0), np.where(rec, 1 - self.p_rec, p_mi),
+                       np.where(rec, self.p_rec, np.where(old, 1 - p_mi, 0.0))], axis=-1)  # (n, C, 15, 3)
+        hf_now = self.stage == STAGE_HF
         no_hf = np.where(hf_now, 0.0, 1 - p_hf)
-        to_b = np.where(F_STAGE == STAGE_A, p_ab, 1.0)  # B stays B
-        ep = np.where(F_EP == 1, 1 - self.p_end, p_e)  # P(episode next month | no HF)
+        to_b = np.where(self.stage == STAGE_A, p_ab, 1.0)  # B stays B
+        ep = np.where(self.ep == 1, 1 - self.p_end, p_e)  # P(episode next month | no HF)
         a_stage, b_stage = no_hf * (1 - to_b), no_hf * to_b
-        self.ps = np.stack([a_stage * (1 - ep), a_stage * ep, b_stage * (1 - ep), b_stage * ep,
-                            np.where(hf_now, 1.0, p_hf)], axis=-1)  # (n, C, 15, 5): A0 A1 B0 B1 HF
-        self.pm_v, self.ps_v = self.pm[:, :, _BY_VARIANT], self.ps[:, :, _BY_VARIANT]
-        if self.n_free == 0:  # one pattern: a plain 15 x 15 transition matrix per patient (+ onset columns)
-            joint = self.pm[:, 0, :, :, None] * self.ps[:, 0, :, None, :]  # (n, 15, 3, 5)
-            self.matrix = self._assemble(joint)  # (n, 15 old, 15 new)
-            self.matrix_onset = joint[..., 4] * (np.arange(N_F) < N_NONHF)[None, :, None]  # (n, 15, 3)
+        ps = np.stack([a_stage * (1 - ep), a_stage * ep, b_stage * (1 - ep), b_stage * ep,
+                       np.where(hf_now, 1.0, p_hf)], axis=-1)  # (n, C, 15, 5): A0 A1 B0 B1 HF
+        n, C = ps.shape[:2]
+        k_fast = (pm[..., :, None] * ps[..., None, :]).reshape(n, C, N_F, 15)  # old fast -> new (mi' x 5)
+        k_onset = pm * (ps[..., 4:] * ~hf_now[:, None])  # old fast -> HF reached from non-HF, by new mi
+        if not self.track:  # one pattern: a plain 15 x 18 matrix per patient
+            self.matrix = np.concatenate([k_fast, k_onset], axis=-1)[:, 0]
             return
-        # chronic onsets see the fast state only through the AF hazard (stage B, recent MI): 4 variants
-        q = np.take_along_axis(p[:, :, self.rep, :5], self.free_bits[:, None, None, :], axis=-1)  # (n, C, 4, L)
-        with np.errstate(divide="ignore"):
-            lq, l1q = np.log(q), np.log1p(-q)
-        absent = self.absent_local[None, :, None, :]
-        base = np.where(absent, l1q, 0.0).sum(-1)  # every absent condition stays absent ...
-        gain = np.where(absent, lq - l1q, 0.0)  # ... except those that start
-        log_pc = base[..., None] + gain @ self.local.T  # (n, C, 4, C')
-        pc = np.where(self.superset[None, :, None, :], np.exp(np.minimum(log_pc, 0.0)), 0.0)
-        n, C = pc.shape[:2]
-        self.pc = np.ascontiguousarray(pc.reshape(n, C * 4, C).swapaxes(1, 2))  # (n, C', C*4)
+        self.k_fast, self.k_onset = k_fast, k_onset
+        # Chronic onsets see the fast state only through the AF hazard (stage B, recent MI: 4 variants), and no
+        # chronic hazard depends on CAD or AF: the 32 x 32 pattern transition factorises into
+        # AF (given HTN and the variant) x CAD (given CKD, DM, HTN) x an 8 x 8 transition of (CKD, DM, HTN).
+        q_af = -np.expm1(-np.exp(static @ self.coef_static[:, _EV["AF"]])[:, None, None] * self.exp_af)
+        has_af = BITS[:, 3].astype(bool)[None, :, None]
+        p_af = np.stack([np.where(has_af, 0.0, 1 - q_af), np.where(has_af, 1.0, q_af)], axis=-1)  # (n, 32, 4, 2)
+        self.p_af = np.ascontiguousarray(p_af[:, :, F_VARIANT].swapaxes(-1, -2))  # (n, 32, 2 = AF', 15 old fast)
+        q = -np.expm1(-np.exp(static @ self.coef_static[:, :5])[:, None, :] * self.exp_core)  # (n, 8 core, 5)
+        q_cad = q[..., _EV["CAD"]].reshape(n, 2, 2, 2)  # (n, k, d, h)
+        p_cad = np.zeros((n, 2, 2, 2, 2, 2))  # (n, k, d, h, c, c')
+        p_cad[..., 0, 0], p_cad[..., 0, 1], p_cad[..., 1, 1] = 1 - q_cad, q_cad, 1.0
+        core = np.ones((n, 8, 8))
+        for bit, event in enumerate(("CKD", "DM", "HTN")):
+            was, now = _CORE_BITS[:, None, bit], _CORE_BITS[None, :, bit]
+            qe = q[:, :, _EV[event], None]  # (n, 8 old, 1)
+            core *= np.where(was, now * 1.0, np.where(now, qe, 1 - qe))
+        self.p_cad, self.p_core_t = p_cad, np.ascontiguousarray(core.swapaxes(1, 2))
 
     def step(self, dist: np.ndarray, month_old):
         """One month from ``month_old``: returns (new dist, mass that entered HF this month (n, C, 3))."""
@@ -119,17 +142,18 @@ class Chain:
         if self._key is None or not np.array_equal(key, self._key):
             self._prepare(static)
             self._key = key
-        n, C = dist.shape[:2]
-        if self.n_free == 0:
-            return np.matmul(dist, self.matrix), np.matmul(dist, self.matrix_onset)
-        # joint of (old fast state, new MI, new stage/episode/HF), summed over old states by variant
-        prod = (dist[..., _BY_VARIANT, None] * self.pm_v)[..., None] * self.ps_v[..., None, :]  # (n, C, 15, 3, 5)
-        onset_terms = prod[..., 4] * _NONHF_V[:, None]
-        t = np.add.reduceat(prod, _VARIANT_START, axis=2)  # (n, C, 4, 3, 5)
-        o = np.add.reduceat(onset_terms, _VARIANT_START, axis=2)  # (n, C, 4, 3)
-        new = np.matmul(self.pc, t.reshape(n, C * 4, 15))
-        onset = np.matmul(self.pc, o.reshape(n, C * 4, 3))
-        return self._assemble(new.reshape(n, C, 3, 5)), onset
+        if not self.track:
+            out = np.matmul(dist, self.matrix)  # (n, 1, 18)
+            return self._assemble(out[..., :15].reshape(out.shape[:2] + (3, 5))), out[..., 15:]
+        n = dist.shape[0]
+        # new fast state, HF onsets and AF (the kernel), then CAD, then the (CKD, DM, HTN) core
+        da = dist[:, :, None, :] * self.p_af  # (n, 32, AF', old fast)
+        u = np.concatenate([np.matmul(da, self.k_fast), np.matmul(da, self.k_onset)], axis=-1)
+        u = u.reshape(n, 2, 2, 2, 2, 2, 2, 18).sum(2)  # k c d h a' g: old AF summed out
+        w = np.einsum("nkcdhbg,nkdhce->nkdhbeg", u, self.p_cad).reshape(n, 8, 4 * 18)
+        new = np.matmul(self.p_core_t, w).reshape(n, 2, 2, 2, 2, 2, 18)  # k' d' h' a' c' g
+        new = new.transpose(0, 1, 4, 5, 2, 3, 6).reshape(n, 32, 18)  # back to (k, a, c, d, h)
+        return self._assemble(new[..., :15].reshape(n, 32, 3, 5)), new[..., 15:]
 
     @staticmethod
     def _assemble(t):
@@ -140,26 +164,19 @@ class Chain:
         return out
 
 
-def _batches(chronic0, months, chunk, track_chronic=True):
-    """Row groups sharing the number of absent conditions and the month of the year (so the age of all
-    patients of a batch changes in the same month), at most ``chunk`` (pattern x patient) rows each."""
-    free = 5 - np.asarray(chronic0).astype(bool).sum(1) if track_chronic else np.zeros(len(months), int)
-    key = free * 12 + np.asarray(months) % 12
+def _batches(months, chunk):
+    """Row groups sharing the month of the year (the age of all patients of a batch changes in the same month)."""
+    key = np.asarray(months) % 12
     for k in np.unique(key):
         rows = np.flatnonzero(key == k)
-        size = max(chunk // 2 ** int(k // 12), 16)
-        for a in range(0, len(rows), size):
-            yield rows[a:a + size]
+        for a in range(0, len(rows), chunk):
+            yield rows[a:a + chunk]
 
 
 def _static_fn(synth, patients, months):
     def static_at(j):
         return synth.static(patients, months + j), (months + j) // 12
     return static_at
-
-
-def _static(synth, patients, month):
-    return synth.static(patients, month)
 
 
 def hf_hazard(synth, patients, months) -> np.ndarray:
@@ -171,7 +188,7 @@ def hf_hazard(synth, patients, months) -> np.ndarray:
     return np.where(st["stage"] == STAGE_HF, 0.0, p)
 
 
-def survival_curve(synth, patients, months, n_steps: int, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+def survival_curve(synth, patients, months, n_steps: int, chunk: int = 1024) -> tuple[np.ndarray, np.ndarray]:
     """P(no HF through month m + j | state at month m), j = 0..n_steps: array (n, n_steps + 1), exact.
 
     Also returns P(HF onset exactly in month m + j | state at month m): (n, n_steps + 1), column 0 = 0.
@@ -181,10 +198,9 @@ def survival_curve(synth, patients, months, n_steps: int, chunk: int = 4096) -> 
     if np.any(st["stage"] == STAGE_HF):
         raise ValueError("survival_curve needs states without HF.")
     surv = np.ones((len(patients), n_steps + 1))
-    for rows in _batches(st["chronic"], months, chunk):
+    for rows in _batches(months, chunk):
         chain = Chain(synth.params, st["chronic"][rows], _static_fn(synth, patients[rows], months[rows]))
-        dist = np.zeros((len(rows), chain.pats.shape[1], N_F))
-        dist[np.arange(len(rows)), 0, f_index(st["mi"][rows], st["stage"][rows], st["episode"][rows])] = 1.0
+        dist = chain.start(st["chronic"][rows], f_index(st["mi"][rows], st["stage"][rows], st["episode"][rows]))
         for j in range(1, n_steps + 1):
             dist, _ = chain.step(dist, j - 1)
             surv[rows, j] = dist[..., :N_NONHF].sum((1, 2))
@@ -239,11 +255,10 @@ def next_visit_distribution(synth, patients, months, chunk: int = 8192) -> np.nd
     M, n = synth.months, len(patients)
     st = synth.state_at(patients, months)
     out = np.zeros((n, M))
-    for rows in _batches(st["chronic"], months, chunk, track_chronic=False):
+    for rows in _batches(months, chunk):
         chain = Chain(synth.params, st["chronic"][rows], _static_fn(synth, patients[rows], months[rows]),
                       track_chronic=False)
-        dist = np.zeros((len(rows), 1, N_F))
-        dist[np.arange(len(rows)), 0, f_index(st["mi"][rows], st["stage"][rows], st["episode"][rows])] = 1.0
+        dist = chain.start(st["chronic"][rows], f_index(st["mi"][rows], st["stage"][rows], st["episode"][rows]))
         horizon = M - 1 - months[rows]
         for k in range(1, int(horizon.max()) + 1 if len(rows) else 1):
             dist, onset = chain.step(dist, k - 1)
