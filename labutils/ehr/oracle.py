@@ -230,8 +230,9 @@ def emission_probs(synth, patients, months, acute_marginal: bool = True) -> np.n
         log_q = X @ np.log1p(-np.minimum(book.parent_p, 1 - 1e-12)) + np.log1p(-book.leak)
     if acute_marginal:
         acute = synth.params["acute"]
-        a = t["acute_propensity"][patients] @ book.reason_p  # P(code | one reason) for this patient
-        log_q = log_q + acute["n_max"] * np.log1p(-acute["p"] * np.minimum(a, 1.0))
+        uniq, inverse = np.unique(patients, return_inverse=True)
+        a = t["acute_propensity"][uniq] @ book.reason_p  # P(code | one reason), per distinct patient
+        log_q = log_q + acute["n_max"] * np.log1p(-acute["p"] * np.minimum(a, 1.0))[inverse]
     p = -np.expm1(log_q)
     p[synth.hf_onset_month[patients] == months, book.hf_code] = 1.0
     return p
