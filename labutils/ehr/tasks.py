@@ -84,8 +84,11 @@ class HFTask:
 
 def hf_case_control(synth: SyntheticEHR, obs_months: int = 18, pred_months: int = 0, controls_per_case: int = 10,
                     min_visits: int = 2, seed: int = 0, control_free_months: int = 6, age_range=(40, 85),
-                    split=(0.6, 0.2, 0.2)) -> HFTask:
-    """The HF case-control cohort of Choi et al. 2017 built from a synthetic EHR (see the module docstring)."""
+                    split=(0.6, 0.2, 0.2), with_oracle: bool = True) -> HFTask:
+    """The HF case-control cohort of Choi et al. 2017 built from a synthetic EHR (see the module docstring).
+
+    ``with_oracle=False`` skips the oracle (NaN), e.g. to rebuild only the records quickly.
+    """
     if obs_months < 1 or pred_months < 0 or controls_per_case < 1 or min_visits < 1:
         raise ValueError("hf_case_control needs obs_months >= 1, pred_months >= 0, controls_per_case >= 1, "
                          f"min_visits >= 1 (got {obs_months}, {pred_months}, {controls_per_case}, {min_visits}).")
@@ -170,7 +173,7 @@ def hf_case_control(synth: SyntheticEHR, obs_months: int = 18, pred_months: int 
     parts = patient_split(src, split, seed)
     split_arr = np.array([parts[p] for p in src.tolist()], dtype=object)
     oracle = hf_likelihood_ratio(synth, src, imon - pred_months - 1, pred_months, control_free_months) \
-        if n else np.zeros(0)
+        if (n and with_oracle) else np.full(n, np.nan)
     age = ((index_time.astype("datetime64[D]") - birth[src]).astype(np.float64) / 365.25)
     return HFTask(task_cohort, labels, index_time, oracle.astype(np.float64), age,
                   cohort.patients["sex"].to_numpy()[src], split_arr, src, imon, case_of, obs_months,

@@ -1,0 +1,153 @@
+"""HF case-control (Choi et al. 2017) and Doctor AI tasks: design rules, patient-level split, no leak, oracles."""
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+
+from labutils.ehr import (EHRCohort, build_vocabulary, doctor_ai_task, generate_cohort, hf_case_control,
+                          hf_diagnosis, is_hf_code, pad_batch)
+from labutils.ehr.generator import DAYS_PER_MONTH
+
+
+@pytest.fixture(scope="module")
+def synth():
+    return generate_cohort(3000, seed=31)
+
+
+@pytest.fixture(scope="module")
+def task(synth):
+    return hf_case_control(synth, obs_months=18, pred_months=0, seed=1)
+
+
+def test_case_control_design(synth, task):
+    t, labels, src = synth.truth, task.labels, task.source_patient
+    assert labels.sum() > 150 and 8 <= (labels == 0).sum() / labels.sum() <= 10
+    assert len(np.unique(task.cohort.patients["patient_id"])) == len(task)  # one row per sample
+    # cases: onset at the index month (the HF code read from full codes gives the true onset), age 40-85
+    cases = labels == 1
+    np.testing.assert_array_equal(synth.hf_onset_month[src[cases]], task.index_month[cases])
+    assert task.age[cases].min() >= 40 and task.age[cases].max() <= 85
+    for case in np.flatnonzero(cases):
+        group = np.flatnonzero(task.case_id == task.case_id[case])
+        controls = group[labels[group] == 0]
+        assert len(controls) <= 10 and len(set(src[controls])) == len(controls)
+        assert (task.index_time[group] == task.index_time[case]).all(), "index date shared with the case"
+        assert (task.sex[controls] == task.sex[case]).all()
+        birth = synth.cohort.patients["birth_date"].to_numpy()[src[group]].astype("datetime64[D]")
+        age_at_index_month = (synth.month_start(task.index_month[case]) - birth).astype(float) / 365.25
+        assert len(set(np.floor(age_at_index_month / 5))) == 1, "controls matched on the 5-year age band"
+    # controls: HF-free through index + 6 months
+    onset = synth.hf_onset_month[src[~cases]]
+    assert ((onset < 0) | (onset > task.index_month[~cases] + 6)).all()
+    # at least 2 visits in the observation window
+    assert task.cohort.visit_counts().min() >= 2
+
+
+def test_split_is_by_patient(task):
+    parts = pd.DataFrame({"patient": task.source_patient, "part": task.split}).groupby("patient")["part"].nunique()
+    assert parts.max() == 1, "a patient appears in two parts of the split"
+    fractions = pd.Series(task.split).value_counts(normalize=True)
+    assert set(fractions.index) == {"train", "val", "test"} and 0.5 < fractions["train"] < 0.7
+
+
+def test_no_record_after_the_window_reaches_the_input(synth, task):
+    """(1) every input visit lies inside its window; (2) the model's padded input equals one rebuilt from the raw
+    records cut at the window's end; (3) rewriting every record after the windows changes nothing."""
+    v = task.cohort.visits
+    start = synth.month_start(task.index_month - task.pred_months - task.obs_months).astype("datetime64[ns]")
+    owner = v["patient_id"].to_numpy()
+    assert (v["time"].to_numpy() < task.window_end[owner]).all() and (v["time"].to_numpy() >= start[owner]).all()
+    vocab = build_vocabulary(task.cohort)
+    # no qualifying HF code is visible, for cases or controls (the diagnosis visit is outside the window)
+    assert not any(is_hf_code(c) for codes in v["codes"] for c in codes)
+    raw = synth.cohort.visit_table()
+    samples = np.random.default_rng(0).choice(len(task), 40, replace=False)
+    seqs = task.cohort.sequences(vocab)
+    got = pad_batch([seqs[s] for s in samples], len(vocab))["x"]
+    expected = []
+    for s in samples:
+        rows = raw[(raw["patient_id"] == task.source_patient[s]) & (raw["time"] >= start[s])
+                   & (raw["time"] < task.window_end[s])]
+        expected.append([[vocab.index(c) for c in codes if c in vocab] for codes in rows["codes"]])
+    np.testing.assert_array_equal(got, pad_batch(expected, len(vocab))["x"])
+    # perturb the future: every visit after the last possible window end loses its non-HF codes and gains a marker
+    last_end = task.window_end.max()
+    cohort = synth.cohort
+    future = cohort.visits["time"].to_numpy() >= last_end
+    visits = cohort.visits.copy()
+    visits.loc[future, "codes"] = pd.Series([[c for c in codes if is_hf_code(c)] + ["RX_FUTURE"]
+                                             for codes in visits.loc[future, "codes"]], index=visits.index[future])
+    changed = type(synth)(EHRCohort(cohort.patients.copy(), visits, cohort.name), synth.truth, synth.hf_onset_month,
+                          synth.params, synth.seed, synth.start_date)
+    again = hf_case_control(changed, obs_months=18, pred_months=0, seed=1, with_oracle=False)
+    assert again.cohort.visits["codes"].tolist() == task.cohort.visits["codes"].tolist()
+    np.testing.assert_array_equal(again.labels, task.labels)
+
+
+def test_prediction_window_hides_the_last_months(synth):
+    w6 = hf_case_control(synth, obs_months=12, pred_months=6, seed=1, with_oracle=False)
+    v = w6.cohort.visits
+    idx_start = synth.month_start(w6.index_month)[v["patient_id"].to_numpy()]
+    gap = (idx_start - v["time"].to_numpy().astype("datetime64[D]")).astype(float)
+    assert gap.min() > 6 * 30, "a visit from the 6-month prediction window is visible"
+    assert np.isnan(w6.oracle).all() and len(w6) > 0
+
+
+def test_oracle_beats_counts(task):
+    """The clairvoyant oracle ranks cases better than logistic regression on code counts (all samples, in-sample
+    LR: a generous baseline)."""
+    vocab = build_vocabulary(task.cohort, prefixes=("D_", "RX_", "PX_"))
+    x = np.zeros((len(task), len(vocab)))
+    for n, visits in enumerate(task.cohort.sequences(vocab)):
+        for codes in visits:
+            x[n, codes] += 1
+    X = np.hstack([np.log1p(x), task.age[:, None] / 10, (task.sex == "M")[:, None]])
+    lr = LogisticRegression(C=0.1, max_iter=2000).fit(X, task.labels)
+    auc_lr = roc_auc_score(task.labels, lr.decision_function(X))
+    auc_oracle = roc_auc_score(task.labels, task.oracle)
+    assert auc_oracle > auc_lr + 0.01, (auc_oracle, auc_lr)
+    assert auc_oracle > 0.85
+
+
+def test_hf_label_uses_full_codes():
+    patients = pd.DataFrame({"patient_id": [1, 2], "sex": ["M", "F"], "birth_date": ["1950-01-01"] * 2})
+    visits = pd.DataFrame({"patient_id": [1, 1, 2], "visit_id": [1, 2, 3],
+                           "time": ["2010-01-01", "2010-05-01", "2010-02-01"],
+                           "codes": [["D_402.90"], ["D_402.91"], ["D_402.10", "D_428"]]})
+    dx = hf_diagnosis(EHRCohort(patients, visits))
+    assert dx["hf_time"].iloc[0] == pd.Timestamp("2010-05-01")  # 402.90 is hypertensive heart disease WITHOUT HF
+    assert pd.isna(dx["hf_time"].iloc[1])  # 402.10 is not HF; a bare 3-digit 428 is not a qualifying code
+
+
+def test_bad_arguments(synth):
+    with pytest.raises(ValueError, match="obs_months"):
+        hf_case_control(synth, obs_months=0)
+    with pytest.raises(ValueError, match="min_visits"):
+        doctor_ai_task(synth, min_visits=1)
+
+
+def test_doctor_ai_task(synth):
+    small = generate_cohort(600, seed=32)
+    dai = doctor_ai_task(small, seed=2)
+    counts = dai.cohort.visit_counts()
+    assert counts.min() >= 2 and len(dai) == (small.cohort.visit_counts() >= 2).sum()
+    assert all(c.startswith("D_") and "." not in c for c in dai.vocab.codes)
+    parts = pd.Series(dai.split).value_counts()
+    assert set(parts.index) == {"train", "val", "test"}
+    seqs = dai.cohort.sequences(dai.vocab)
+    onext, ogap = dai.oracle_next, dai.oracle_log_gap
+    assert len(onext) == len(ogap) == len(dai)
+    for seq, p, g in zip(seqs[:50], onext, ogap):
+        assert p.shape == (len(seq) - 1, len(dai.vocab)) and g.shape == (len(seq) - 1,)
+        assert np.all((p >= 0) & (p <= 1)) and np.all(g > 0)
+    # the oracle explains the next visit's groups better than the population rates (log-likelihood per label)
+    y = np.concatenate([pad_batch([s[1:]], len(dai.vocab))["x"][0] for s in seqs])
+    p = np.clip(np.concatenate(onext), 1e-6, 1 - 1e-6)
+    rate = np.clip(y.mean(0), 1e-6, 1 - 1e-6)
+    ll_oracle = np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+    ll_rate = np.mean(y * np.log(rate) + (1 - y) * np.log(1 - rate))
+    assert ll_oracle > ll_rate
+    # and its expected log gap correlates with the observed one
+    gaps = np.log(np.concatenate([np.asarray(g[1:]) for g in dai.cohort.gap_days()]))
+    assert np.corrcoef(gaps, np.concatenate(ogap))[0, 1] > 0.2
