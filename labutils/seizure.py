@@ -363,7 +363,7 @@ def make_synthetic_seizure(seed: int = 0, n_recordings: int = N_RECORDINGS,
 
     # Seizure: spike-wave, a sharp periodic waveform (sum of phase-locked harmonics).
     s = rows(0)
-    f0, amp = rng.uniform(2.5, 4.5, s.sum()), np.exp(rng.normal(np.log(220), 0.35, s.sum()))
+    f0, amp = rng.uniform(2.5, 4.5, s.sum()), np.exp(rng.normal(np.log(450), 0.35, s.sum()))
     phase = 2 * np.pi * f0[:, None] * t + rng.uniform(0, 2 * np.pi, (s.sum(), 1)) \
         + np.cumsum(rng.normal(0, 0.03, (s.sum(), length)), axis=1)
     spike_wave = sum(np.cos(h * phase) / h ** 0.7 for h in range(1, 6))
