@@ -92,10 +92,10 @@ def _clean_codes(value) -> list[str]:
 
 def _clean_lists(column) -> bool:
     """True when every cell is a list of non-empty strings (the fast path: nothing to normalise)."""
-    if not all(type(c) is list for c in column):
+    if set(map(type, column)) != {list}:
         return False
     flat = list(chain.from_iterable(column))
-    return set(map(type, flat)) <= {str} and "" not in set(flat)
+    return set(map(type, flat)) <= {str} and (not flat or min(map(len, flat)) > 0)
 
 
 def _parse_times(series: pd.Series, table: str, column: str) -> pd.Series:

@@ -529,5 +529,5 @@ def _emit(T: dict, pid: np.ndarray, month: np.ndarray, onset_month: np.ndarray, 
     # order within a visit: diagnoses, procedures, drugs (like a claim), each in code-book order
     order = np.lexsort((ki, book.kind[ki], vi))
     full, vi = full[order].tolist(), vi[order]
-    bounds = np.searchsorted(vi, np.arange(V + 1))
+    bounds = np.searchsorted(vi, np.arange(V + 1)).tolist()
     return [full[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
