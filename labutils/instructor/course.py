@@ -13,7 +13,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from .grade import DEFAULT_TIMEOUT, IGNORED_STDERR, KERNEL_ARGS
+from .grade import DEFAULT_TIMEOUT, IGNORED_STDERR, IOPUB_TIMEOUT, KERNEL_ARGS
 from .release import source_notebooks
 
 CONFIG = f'''# nbgrader configuration written by `python -m labutils.instructor course` (see docs/instructor.md).
@@ -28,6 +28,9 @@ c.IgnorePattern.pattern = {IGNORED_STDERR!r}
 # Check cells may end with a call that returns a number (assert_close returns its max error);
 # nbgrader would read that displayed number as partial credit, so the kernel displays no values.
 c.Execute.extra_arguments = {KERNEL_ARGS!r}
+# On a busy machine a cell's last outputs can arrive more than nbgrader's 4 s after its reply.
+c.Execute.iopub_timeout = {IOPUB_TIMEOUT}
+c.Execute.raise_on_iopub_timeout = False
 '''
 
 

@@ -38,7 +38,10 @@ DEFAULT_TIMEOUT = 300  # seconds per cell: full-mode training cells take a few m
 # nbgrader would read that displayed number as partial credit (4e-16 of 2 points), so the grading
 # kernel displays no expression values. Checks in this course pass or raise, never score partially.
 KERNEL_ARGS = ["--InteractiveShell.ast_node_interactivity=none"]
-IGNORED_STDERR = r"(?s).*"  # IgnorePattern drops the stderr outputs this matches: all of them
+IGNORED_STDERR = r"(?s).*"
+# After a cell's reply, nbclient waits this long for its last outputs. nbgrader's Execute makes a
+# late output fatal after 4 s, which a busy machine reaches: wait longer, then carry on.
+IOPUB_TIMEOUT = 30  # IgnorePattern drops the stderr outputs this matches: all of them
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
@@ -161,7 +164,8 @@ def execute(nb, cwd: Path, timeout: int = DEFAULT_TIMEOUT) -> str | None:
     """Run ``nb`` in place in a fresh kernel; returns None, or why the run stopped early."""
     nb, _ = ClearOutput().preprocess(nb, {})
     runner = _Execute(timeout=timeout, kernel_name=nb.metadata.get("kernelspec", {}).get("name", "python3"),
-                      extra_arguments=list(KERNEL_ARGS))
+                      extra_arguments=list(KERNEL_ARGS), iopub_timeout=IOPUB_TIMEOUT,
+                      raise_on_iopub_timeout=False)
     runner.error_on_timeout = {
         "ename": "CellTimeoutError",
         "evalue": f"no result after {timeout} s (the per-cell time limit); the cell was interrupted. "
