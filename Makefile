@@ -15,7 +15,7 @@ CELL_TIMEOUT ?= 300
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --progress-bar off -e ".[instructor]"
+	$(PY) -m pip install --progress-bar off -e ".[instructor,mimic]"
 	@touch $(STAMP)
 
 # JupyterLab refuses to run as root unless told; containers and JupyterHub images often are root.
