@@ -120,9 +120,10 @@ def hf_case_control(synth: SyntheticEHR, obs_months: int = 18, pred_months: int 
     first_idx, last_idx = lag, M - 1 - control_free_months
     cases = np.flatnonzero((dx_month >= first_idx) & (dx_month <= last_idx))
     idx = dx_month[cases]
-    a_case = age_at(cases, idx)
+    a_case = age_at(cases, idx)  # at the start of the index month: the matching band
+    a_dx = (dx[cases].astype("datetime64[D]") - birth[cases]).astype(np.float64) / 365.25  # at the HFDx
     n_obs = cum[cases, idx - pred_months] - cum[cases, idx - lag]
-    keep = (a_case >= age_range[0]) & (a_case <= age_range[1]) & (n_obs >= min_visits)
+    keep = (a_dx >= age_range[0]) & (a_dx <= age_range[1]) & (n_obs >= min_visits)
     cases, idx, a_case = cases[keep], idx[keep], a_case[keep]
 
     src, lab, imon, case_of = [cases], [np.ones(len(cases), np.int64)], [idx], [np.arange(len(cases))]
