@@ -26,7 +26,7 @@ lab: $(STAMP)  ## open JupyterLab on the notebooks
 
 test: $(STAMP)  ## unit tests + every notebook executed by nbval in FAST mode
 	LABUTILS_FAST=1 $(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env \
-		--nbval-cell-timeout=$(CELL_TIMEOUT) -q
+		--nbval-cell-timeout=$(CELL_TIMEOUT) -q --durations=25
 
 unit: $(STAMP)  ## unit tests only (under 30 s)
 	$(PY) -m pytest tests -q -m "not slow"
