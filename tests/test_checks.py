@@ -64,3 +64,10 @@ def test_threshold_helpers():
     checks.assert_raises("empty", ValueError, int, "x")
     with pytest.raises(AssertionError, match="nothing was raised"):
         checks.assert_raises("empty", ValueError, int, "3")
+
+
+def test_empty_arrays_pass_when_shapes_match():
+    assert checks.assert_close("none", np.zeros((0, 3)), np.zeros((0, 3))) == 0.0
+    assert checks.assert_rel_error("none", np.zeros(0), np.zeros(0)) == 0.0
+    with pytest.raises(AssertionError, match="shape"):
+        checks.assert_close("none", np.zeros((0, 3)), np.zeros((0, 2)))
