@@ -27,7 +27,7 @@ from torch.utils.data import DataLoader, TensorDataset  # noqa: E402
 from benchmarks.common import BENCH_DIR, save  # noqa: E402
 from labutils.config import seed_everything  # noqa: E402
 from labutils.models import SequenceClassifier, set_lstm_gate_biases  # noqa: E402
-from labutils.tasks import marked_symbol_task  # noqa: E402
+from labutils.memory_tasks import marked_symbol_task  # noqa: E402
 from labutils.training import fit, predict  # noqa: E402
 
 N_CLASSES, N_DISTRACTORS, N_HIDDEN = 4, 4, 32
@@ -87,7 +87,7 @@ def main(argv: list[str]) -> None:
     lags = [int(a) for a in argv] or [5, 20, 40, 60, 100]
     rows = [run(label, lag) for lag in lags for label in MODELS]
     save("long_lag", rows, notes=(
-        f"Marked-symbol task (labutils.tasks.marked_symbol_task, 4 classes, 8 symbols + marker), {N_HIDDEN} hidden "
+        f"Marked-symbol task (labutils.memory_tasks.marked_symbol_task, 4 classes, 8 symbols + marker), {N_HIDDEN} hidden "
         f"units, Adam lr {LR}, batch {BATCH}, {EPOCHS} epochs x {N_TRAIN // BATCH} updates, clip norm 1, seed 2; "
         f"test accuracy on {N_TEST} fresh sequences, chance 0.25. Figure: build/bench/long_lag.png."))
     BENCH_DIR.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ an exercise. Each module is short enough to read in one sitting:
 - ``metrics``  AUROC/AUPRC with bootstrap intervals, sensitivity at fixed specificity
 - ``plots``    learning curves, confusion matrices, the course's figure style
 - ``results``  ``record``: key figures collected by ``make run`` / ``make bench``
-- ``tasks``    synthetic memory tasks
+- ``memory_tasks`` synthetic memory tasks (long-lag recall) for notebooks 02 and 03
 """
 from .checks import (assert_close, assert_greater, assert_less, assert_raises, assert_rel_error,
                      assert_shape, check_gradient, numerical_gradient, ok, rel_error)

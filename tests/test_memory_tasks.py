@@ -1,8 +1,8 @@
-"""labutils.tasks: the synthetic memory tasks have the shapes, labels and markers they promise."""
+"""labutils.memory_tasks: the synthetic memory tasks have the shapes, labels and markers they promise."""
 import numpy as np
 import pytest
 
-from labutils.tasks import first_symbol_task, marked_symbol_task
+from labutils.memory_tasks import first_symbol_task, marked_symbol_task
 
 
 def test_first_symbol_task_unchanged():
