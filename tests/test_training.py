@@ -91,3 +91,61 @@ def test_several_inputs_per_batch():
     history = fit(model, loader, torch.nn.functional.cross_entropy,
                   torch.optim.SGD(model.parameters(), lr=0.1), epochs=2, val_loader=loader)
     assert len(history) == 2
+
+
+def ragged_dict_loader(seed=0):
+    """Dict batches whose sequences have a different length in every batch (nothing to concatenate)."""
+    g = torch.Generator().manual_seed(seed)
+    batches = []
+    for length in (3, 7, 5, 9):
+        x = torch.randn(8, length, 2, generator=g)
+        batches.append({"x": x, "mask": torch.ones(8, length, dtype=torch.bool), "y": (x.sum((1, 2)) > 0).float()})
+    return batches
+
+
+class SumHeads(torch.nn.Module):
+    """Two heads returned separately, as a multi-task sequence model does."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(2, 1)
+
+    def forward(self, x, mask):
+        per_step = self.lin(x).squeeze(-1) * mask
+        return per_step.sum(1), per_step
+
+
+def dict_loss(batch, output):
+    logit, _ = output
+    return torch.nn.functional.binary_cross_entropy_with_logits(logit, batch["y"])
+
+
+def test_dict_batches_ragged_lengths_and_per_batch_metrics():
+    torch.manual_seed(0)
+    loader = ragged_dict_loader()
+    model = SumHeads()
+    metrics = {"acc": lambda b, o: ((o[0] > 0).float() == b["y"]).float().mean().item(),
+               "hits": lambda b, o: (((o[0] > 0).float() == b["y"]).sum().item(), len(b["y"]))}
+    history = fit(model, loader, dict_loss, torch.optim.Adam(model.parameters(), 0.1), epochs=30,
+                  val_loader=loader, metrics=metrics, inputs=("x", "mask"))
+    assert history["val_acc"].max() > 0.9
+    # a float metric weighted by batch size equals the (total, count) form when batches are equal in size
+    assert history["val_acc"].tolist() == pytest.approx(history["val_hits"].tolist())
+    pairs = predict(model, loader, inputs=("x", "mask"))
+    assert [b["x"].shape[1] for b, _ in pairs] == [3, 7, 5, 9]
+    assert pairs[1][1][1].shape == (8, 7)
+
+
+def test_dict_batches_need_input_names():
+    model = SumHeads()
+    with pytest.raises(TypeError, match="inputs="):
+        fit(model, ragged_dict_loader(), dict_loss, torch.optim.SGD(model.parameters(), lr=0.1), epochs=1)
+
+
+def test_scheduler_steps_every_batch():
+    train, _ = toy_loaders()
+    model = torch.nn.Linear(4, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=2 * len(train))
+    fit(model, train, torch.nn.functional.cross_entropy, opt, epochs=2, scheduler=sched)
+    assert sched.last_epoch == 2 * len(train)
