@@ -1,9 +1,8 @@
-"""`make bench`: run every benchmarks/bench_*.py, collect what each saves, write build/bench.json
-and build/bench.md.
+"""`make bench`: run every ``benchmarks/bench_*.py`` as a module, then collect what each saved into
+``build/bench.json`` and ``build/bench.md``.
 
-Each benchmark script is standalone (``python benchmarks/bench_x.py`` works too) and calls
-``benchmarks.common.save(name, rows, notes)``, which prints its table and writes
-build/bench/<name>.json and .md. Usage: python benchmarks/run_all.py [NAME ...]
+Usage (from the repository root): ``python -m benchmarks.run_all [NAME ...]`` — names select
+benchmarks by substring (``python -m benchmarks.run_all seizure``).
 """
 from __future__ import annotations
 
@@ -13,33 +12,34 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks.common import bench_dir
+from labutils.config import build_dir
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-from benchmarks.common import BENCH_DIR, BUILD  # noqa: E402
 
 
 def main(names: list[str]) -> int:
-    scripts = sorted(HERE.glob("bench_*.py"))
+    modules = [p.stem for p in sorted(HERE.glob("bench_*.py"))]
     if names:
-        scripts = [s for s in scripts if any(n in s.stem for n in names)]
+        modules = [m for m in modules if any(n in m for n in names)]
     failed = []
-    for script in scripts:
-        print(f"\n=== {script.name}")
+    for module in modules:
+        print(f"\n=== {module}", flush=True)
         start = time.perf_counter()
         try:
-            runpy.run_path(str(script), run_name="__main__")
+            runpy.run_module(f"benchmarks.{module}", run_name="__main__")
         except SystemExit as exc:
             if exc.code not in (0, None):
-                failed.append(script.name)
+                failed.append(module)
         except Exception as exc:  # one broken benchmark must not hide the others
             print(f"FAILED: {type(exc).__name__}: {exc}")
-            failed.append(script.name)
-        print(f"({script.name}: {time.perf_counter() - start:.0f} s)")
-    collected = {p.stem: json.loads(p.read_text()) for p in sorted(BENCH_DIR.glob("*.json"))}
-    (BUILD / "bench.json").write_text(json.dumps(collected, indent=2))
-    md = [p.read_text() for p in sorted(BENCH_DIR.glob("*.md"))]
-    (BUILD / "bench.md").write_text("\n\n".join(md))
-    print(f"\nwrote {BUILD / 'bench.json'} and {BUILD / 'bench.md'}" + (f"; failed: {failed}" if failed else ""))
+            failed.append(module)
+        print(f"({module}: {time.perf_counter() - start:.0f} s)")
+    folder = bench_dir()
+    collected = {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
+    (build_dir() / "bench.json").write_text(json.dumps(collected, indent=2))
+    (build_dir() / "bench.md").write_text("\n\n".join(p.read_text() for p in sorted(folder.glob("*.md"))))
+    print(f"\nwrote {build_dir() / 'bench.json'} and {build_dir() / 'bench.md'}" + (f"; failed: {failed}" if failed else ""))
     return 1 if failed else 0
 
 
