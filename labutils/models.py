@@ -1,4 +1,4 @@
-"""Small recurrent classifiers shared by the notebooks (02 long-lag task, 03, 04).
+"""A small recurrent classifier shared by notebooks 02 and 03 (the long-lag memory task).
 
 Infrastructure, not an exercise: the notebooks build the cells themselves from scratch; this is the
 PyTorch model they train once the idea is understood.
@@ -15,8 +15,9 @@ class SequenceClassifier(nn.Module):
     """A one-layer RNN/LSTM/GRU read out from its last hidden state (many-to-one).
 
     Input ``x`` is batch-first ``(N, T, n_inputs)``; the output is class scores (logits) of shape
-    ``(N, n_classes)``, made by a linear layer from ``h^(T)``. With ``lengths`` (N,) given, the
-    hidden state at each sequence's own last step ``lengths[i] - 1`` is used instead of step T.
+    ``(N, n_classes)``, made by a linear layer from ``h^(T)``. Every sequence of a batch has the same
+    length T here; reading out variable-length sequences at their own last step is an exercise of
+    notebook 05, so it is not done for you.
 
     ``cell="rnn"`` is the vanilla tanh RNN of the lecture (``nonlinearity="relu"`` is passed on).
     """
@@ -36,16 +37,10 @@ class SequenceClassifier(nn.Module):
         """All hidden states ``h^(1..T)``, shape (N, T, n_hidden)."""
         return self.rnn(x)[0]
 
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 3:
             raise ValueError(f"expected x of shape (N, T, n_inputs), got {tuple(x.shape)}")
-        states = self.hidden_states(x)
-        if lengths is None:
-            last = states[:, -1]
-        else:
-            index = (lengths.to(states.device).long() - 1).clamp(min=0)
-            last = states[torch.arange(len(states), device=states.device), index]
-        return self.readout(last)
+        return self.readout(self.hidden_states(x)[:, -1])
 
 
 def set_lstm_gate_biases(lstm: nn.LSTM, forget: float, input: float = 0.0) -> nn.LSTM:
