@@ -71,3 +71,22 @@ def test_empty_arrays_pass_when_shapes_match():
     assert checks.assert_rel_error("none", np.zeros(0), np.zeros(0)) == 0.0
     with pytest.raises(AssertionError, match="shape"):
         checks.assert_close("none", np.zeros((0, 3)), np.zeros((0, 2)))
+
+
+def test_check_gradient_accepts_a_correct_gradient_with_tiny_entries():
+    import numpy as np
+
+    from labutils.checks import check_gradient
+
+    # f(x) = 1e3 * sum(x**2) + 1e-6 * x[0]: the gradient of entry 0 near x = 0 is tiny against |f|.
+    x = np.array([0.0, 3.0, -2.0])
+
+    def f():
+        return 1e3 * float(np.sum(x ** 2)) + 1e-6 * x[0]
+
+    analytic = 2e3 * x + np.array([1e-6, 0.0, 0.0])
+    check_gradient("tiny entries", f, x, analytic)
+    wrong = analytic.copy()
+    wrong[1] *= 1.001
+    with pytest.raises(AssertionError, match="index \\(1,\\)"):
+        check_gradient("wrong entry", f, x, wrong)
