@@ -1,97 +1,108 @@
-"""NumPy BPTT (notebook 01's solutions) versus torch.autograd on the same computation.
+"""Notebook 01's NumPy BPTT against torch.autograd, and what the two truncated forms of BPTT cost.
 
-One training step's worth of work: forward pass, softmax cross-entropy, and all gradients, for a
-vanilla RNN. The NumPy side runs the notebook's own exercise solutions (loaded with
-labutils.exercises.load_exercises), the torch side the same equations written with torch ops and
-differentiated by autograd. Both in float64 on the CPU, on the same numbers; the gradients are
-compared before anything is timed. Printed: median time per step of each and their ratio.
+1. One training step's worth of work for a vanilla RNN (forward pass, softmax cross-entropy, every
+   gradient): notebook 01's ``rnn_forward``, ``softmax_cross_entropy`` and ``rnn_backward`` against the
+   notebook's ``torch_reference`` (the same model differentiated by torch.autograd). Both in float64 on
+   one CPU thread, on the same numbers; the gradients are compared before anything is timed.
+2. Full BPTT against the notebook's ``truncated_bptt`` (each loss term cut after k steps: about T·k
+   backward steps) and ``chunked_bptt`` (full BPTT inside chunks of k steps: T backward steps), on one
+   long sequence: seconds per gradient and the relative error of ∇W.
 
-Usage: python benchmarks/bench_bptt.py
+Every function comes from the notebook itself (``labutils.notebook_code.load_notebook``).
+Writes build/bench/bptt.{json,md} and build/bench/bptt_truncation.{json,md}.
+Usage, from the repository root: ``python -m benchmarks.bench_bptt`` (FAST mode: small sizes, a smoke test).
 """
 from __future__ import annotations
 
-import math
-import sys
-import time
-from pathlib import Path
-
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks.common import save  # noqa: E402
-from labutils.exercises import load_exercises  # noqa: E402
+from benchmarks.common import save, timed
+from labutils.config import pick
+from labutils.notebook_code import load_notebook
 
-# (N, T, D, H, K): a small lab-sized model and a larger one.
-SIZES = [(32, 24, 5, 16, 5), (64, 100, 32, 128, 10)]
-REPEATS = 7
-THREADS = 1  # NumPy's BLAS and torch both single-threaded, so the comparison is about the code, not the cores
-
-
-def make_problem(N, T, D, H, K, seed=0):
-    rng = np.random.default_rng(seed)
-    params = {"U": rng.standard_normal((H, D)) / math.sqrt(D), "W": rng.standard_normal((H, H)) / math.sqrt(H),
-              "V": rng.standard_normal((K, H)) / math.sqrt(H), "b1": np.zeros(H), "b2": np.zeros(K)}
-    return params, rng.standard_normal((N, T, D)), np.zeros((N, H)), rng.integers(0, K, (N, T))
+SIZES = pick([(8, 10, 3, 8, 3)], [(32, 24, 5, 16, 5), (64, 100, 32, 128, 10)])   # (N, T, D, H, K)
+TRUNCATION = pick({"N": 8, "T": 40, "windows": (5, 20)}, {"N": 8, "T": 200, "windows": (5, 20, 50)})
+REPEATS = pick(3, 7)
+THREADS = 1  # NumPy's BLAS and torch both single-threaded: the comparison is about the code, not the cores
 
 
-def numpy_step(ex, params, X, h0, y):
-    _, O, cache = ex.rnn_forward(X, h0, params)
-    loss, dO = ex.softmax_cross_entropy(O, y)
-    return loss, ex.rnn_backward(dO, cache)
-
-
-def torch_step(params, X, h0, y):
-    leaves = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
-    X_t, h = torch.from_numpy(X), torch.from_numpy(h0)
-    states = []
-    for t in range(X.shape[1]):
-        h = torch.tanh(X_t[:, t] @ leaves["U"].T + h @ leaves["W"].T + leaves["b1"])
-        states.append(h)
-    O = torch.stack(states, dim=1) @ leaves["V"].T + leaves["b2"]
-    N, T, K = O.shape
-    loss = F.cross_entropy(O.reshape(-1, K), torch.from_numpy(y).reshape(-1), reduction="sum") / N
-    loss.backward()
-    return loss.item(), {k: v.grad.numpy() for k, v in leaves.items()}
-
-
-def median_seconds(fn, repeats=REPEATS):
-    fn()  # warm-up (allocations, torch dispatch caches)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
-
-
-def main():
+def limit_threads() -> None:
     torch.set_num_threads(THREADS)
-    try:  # limit NumPy's BLAS too when threadpoolctl is available (it ships with scikit-learn)
+    try:  # NumPy's BLAS too, when threadpoolctl is installed (it ships with scikit-learn)
         from threadpoolctl import threadpool_limits
         threadpool_limits(THREADS)
     except ImportError:
         pass
-    ex = load_exercises("01_bptt")
+
+
+def make_problem(nb, N, T, D, H, K, seed=0):
+    rng = np.random.default_rng(seed)
+    params = nb.init_params(D, H, K, rng)
+    return rng.standard_normal((N, T, D)), np.zeros((N, H)), params, rng.integers(0, K, (N, T))
+
+
+def numpy_step(nb, X, h0, params, y):
+    _, O, cache = nb.rnn_forward(X, h0, params)
+    loss, dO = nb.softmax_cross_entropy(O, y)
+    return loss, nb.rnn_backward(dO, cache)
+
+
+def median_seconds(fn, *args) -> float:
+    fn(*args)  # warm-up (allocations, torch's dispatch caches)
+    return timed(fn, *args, repeat=REPEATS)[1]
+
+
+def numpy_vs_autograd(nb) -> list[dict]:
     rows = []
     for N, T, D, H, K in SIZES:
-        params, X, h0, y = make_problem(N, T, D, H, K)
-        loss_np, grads_np = numpy_step(ex, params, X, h0, y)
-        loss_t, grads_t = torch_step(params, X, h0, y)
-        worst = max(float(np.max(np.abs(grads_np[k] - grads_t[k]))) for k in grads_t)
-        if abs(loss_np - loss_t) > 1e-9 * abs(loss_t) or worst > 1e-9:
+        X, h0, params, y = make_problem(nb, N, T, D, H, K)
+        loss_np, grads_np = numpy_step(nb, X, h0, params, y)
+        loss_torch, grads_torch, _ = nb.torch_reference(X, h0, params, y)
+        worst = max(float(np.max(np.abs(grads_np[k] - grads_torch[k]))) for k in grads_torch)
+        if abs(loss_np - loss_torch) > 1e-9 * abs(loss_torch) or worst > 1e-9:
             raise AssertionError(f"NumPy and torch disagree at N={N}, T={T}, H={H}: max gradient difference {worst:.3g}")
-        t_np = median_seconds(lambda: numpy_step(ex, params, X, h0, y))
-        t_torch = median_seconds(lambda: torch_step(params, X, h0, y))
-        rows.append({"N": N, "T": T, "D": D, "H": H, "K": K, "numpy_ms": 1e3 * t_np, "torch_autograd_ms": 1e3 * t_torch,
-                     "numpy_over_torch": t_np / t_torch, "max_grad_diff": worst})
-    table = save("bptt", rows, notes=(
-        f"Forward + softmax cross-entropy + all gradients of a vanilla RNN, float64, CPU, {THREADS} thread(s); "
-        f"median of {REPEATS} runs. numpy = notebook 01's solutions; torch = the same equations under autograd. "
-        "numpy_over_torch > 1 means NumPy is slower."))
+        seconds_np = median_seconds(numpy_step, nb, X, h0, params, y)
+        seconds_torch = median_seconds(nb.torch_reference, X, h0, params, y)
+        rows.append({"N": N, "T": T, "D": D, "H": H, "K": K, "numpy_ms": 1e3 * seconds_np,
+                     "torch_autograd_ms": 1e3 * seconds_torch, "numpy_over_torch": seconds_np / seconds_torch,
+                     "max_grad_diff": worst})
+    return rows
+
+
+def truncation_costs(nb) -> list[dict]:
+    N, T = TRUNCATION["N"], TRUNCATION["T"]
+    X, h0, params, y = make_problem(nb, N, T, 3, 16, 3, seed=1)
+    _, O, cache = nb.rnn_forward(X, h0, params)
+    dO = nb.softmax_cross_entropy(O, y)[1]
+
+    def full_bptt():
+        return nb.rnn_backward(dO, nb.rnn_forward(X, h0, params)[2])
+
+    full_dW = full_bptt()["W"]
+    rows = [{"form": "full BPTT", "T": T, "k": T, "ms": 1e3 * median_seconds(full_bptt), "rel_error_dW": 0.0}]
+    for k in TRUNCATION["windows"]:
+        for form, truncated in (("each loss term cut", nb.truncated_bptt), ("chunks", nb.chunked_bptt)):
+            dW = truncated(X, h0, params, dO, k)["W"]
+            rows.append({"form": form, "T": T, "k": k, "ms": 1e3 * median_seconds(truncated, X, h0, params, dO, k),
+                         "rel_error_dW": float(np.linalg.norm(dW - full_dW) / np.linalg.norm(full_dW))})
+    return rows
+
+
+def main() -> None:
+    limit_threads()
+    nb = load_notebook("01_bptt")
+    table = save("bptt", numpy_vs_autograd(nb), notes=(
+        f"Forward + softmax cross-entropy + all gradients of a vanilla RNN, float64, CPU, {THREADS} thread(s), "
+        f"median of {REPEATS} runs. numpy = notebook 01's exercise solutions; torch = the notebook's "
+        "torch_reference under autograd. numpy_over_torch > 1 means NumPy is slower."))
     for row in table.to_dict(orient="records"):
         print(f"N={row['N']} T={row['T']} H={row['H']}: NumPy / torch.autograd time = {row['numpy_over_torch']:.2f}")
+    save("bptt_truncation", truncation_costs(nb), notes=(
+        f"Gradient of one batch of {TRUNCATION['N']} sequences (D = 3, H = 16, W at init scale 1) by full BPTT "
+        "and by notebook 01's two truncated forms, each with its own forward pass (the output gradient is given); "
+        f"median ms of {REPEATS} runs, {THREADS} thread(s). 'each loss term cut' walks back about T·k steps, "
+        "'chunks' T steps."))
 
 
 if __name__ == "__main__":
