@@ -127,3 +127,28 @@ def run_check(name: str | Path, grade_id: str, **definitions) -> None:
     """
     namespace = {**_preloaded(), **definitions}
     exec(compile(cell_source(name, f"{grade_id}-check"), f"{name}:{grade_id}-check", "exec"), namespace)
+
+
+def run_notebook_with(name: str | Path, replacements: dict, until: str | None = None) -> dict:
+    """Execute notebook ``name``'s code cells in order in one fresh namespace, replacing each exercise's
+    solution by ``replacements[grade_id]`` right after its solution cell runs, so that its check cell
+    and every later cell use the replacement. Stops after the first cell whose source contains
+    ``until`` (for example a section's last assertion), else runs to the end. Returns the namespace.
+
+    Tests use it to prove that a correct answer written differently from the solution carries the
+    notebook's experiments too. The caller chooses FAST or full mode (``labutils.config.FAST``) and a
+    non-interactive matplotlib backend.
+    """
+    path = notebook_path(name)
+    nb = nbformat.read(path, as_version=4)
+    namespace: dict = {"__name__": "__notebook__"}
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        exec(compile(cell.source, f"{path.name}:cell {index}", "exec"), namespace)
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if is_solution(cell) and grade_id in replacements:
+            namespace[grade_id] = replacements[grade_id]
+        if until is not None and until in cell.source:
+            break
+    return namespace
