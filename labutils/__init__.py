@@ -13,7 +13,8 @@ an exercise. Each module is short enough to read in one sitting:
 """
 from .checks import (assert_close, assert_greater, assert_less, assert_raises, assert_rel_error,
                      assert_shape, check_gradient, numerical_gradient, ok, rel_error)
-from .config import FAST, data_dir, device, pick, seed_everything, set_threads, setup
+from .config import FAST, data_dir, device, pick, seed_everything, set_threads
+from .session import setup
 from .results import record
 
 __all__ = [

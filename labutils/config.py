@@ -1,4 +1,6 @@
-"""Run-time settings shared by every notebook: FAST mode, seeds, device, threads, data directory.
+"""Settings shared by every notebook, one small function each: FAST mode, seeds, device, threads,
+and where data and build artefacts live. ``labutils.session.setup`` calls them together at the top of
+a notebook.
 
 FAST mode is read from the environment variable ``LABUTILS_FAST`` ("1", "true", "yes" or "on"
 mean FAST; unset or anything else means full mode). The test command sets it; students normally
@@ -7,9 +9,7 @@ run in full mode.
 from __future__ import annotations
 
 import os
-import platform
 import random
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -92,36 +92,3 @@ def build_dir() -> Path:
     path = Path(os.environ.get("LABUTILS_BUILD", repo_root() / "build")).expanduser()
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-def versions() -> dict[str, str]:
-    """Versions of Python and the main libraries, for the setup cell's printout."""
-    import importlib.metadata as md
-
-    found = {"python": platform.python_version()}
-    for name in ("numpy", "pandas", "torch", "scikit-learn", "matplotlib"):
-        try:
-            found[name] = md.version(name)
-        except md.PackageNotFoundError:
-            pass
-    return found
-
-
-def setup(seed: int = 0, threads: int | None = None, torch_needed: bool = True) -> dict:
-    """One call at the top of every notebook: seed, threads, device, plot style; prints a summary.
-
-    Returns a dict with ``fast``, ``seed``, ``device`` and ``threads``.
-    """
-    seed_everything(seed)
-    info = {"fast": FAST, "seed": seed, "device": None, "threads": None}
-    if torch_needed:
-        info["threads"] = set_threads(threads)
-        info["device"] = device()
-    from .plots import use_course_style
-
-    use_course_style()
-    mode = "FAST (small data, few epochs)" if FAST else "full"
-    libs = ", ".join(f"{k} {v}" for k, v in versions().items())
-    print(f"mode: {mode} | seed {seed} | device {info['device']} | threads {info['threads']}")
-    print(f"versions: {libs} | {sys.platform}")
-    return info

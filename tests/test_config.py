@@ -61,5 +61,7 @@ def test_device_asking_for_missing_cuda_explains(monkeypatch):
 
 def test_pick_and_setup(capsys):
     assert config.pick(1, 2) == (1 if config.FAST else 2)
-    info = config.setup(seed=1, threads=1)
+    from labutils.session import setup
+
+    info = setup(seed=1, threads=1)
     assert info["threads"] == 1 and "mode:" in capsys.readouterr().out
