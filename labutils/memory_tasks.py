@@ -18,6 +18,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from .config import seed_everything
+from .metrics import accuracy
 from .models import CELLS, SequenceClassifier
 from .training import fit, predict
 
@@ -54,11 +55,6 @@ def memory_dataset(n: int, lag: int, seed: int, n_classes: int = 4, n_distractor
     """``marked_symbol_task`` as a TensorDataset of (X, y) tensors."""
     X, y = marked_symbol_task(n, lag, n_classes, n_distractors, seed=seed)
     return TensorDataset(torch.from_numpy(X), torch.from_numpy(y))
-
-
-def accuracy(logits: torch.Tensor, targets: torch.Tensor) -> float:
-    """Share of rows whose largest score is the target class. logits (N, K), targets (N,)."""
-    return (logits.argmax(dim=1) == targets).float().mean().item()
 
 
 class MemoryRun(NamedTuple):

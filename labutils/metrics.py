@@ -1,11 +1,17 @@
-"""Clinical metrics on top of scikit-learn: AUROC/AUPRC with bootstrap intervals, sensitivity at a
-fixed specificity. (Metrics that are a notebook's exercise live in that notebook, not here.)"""
+"""Metrics on top of scikit-learn: class accuracy, AUROC/AUPRC with bootstrap intervals, sensitivity
+at a fixed specificity. (Metrics that are a notebook's exercise live in that notebook, not here.)"""
 from __future__ import annotations
 
 from typing import Callable
 
 import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score, roc_curve
+
+
+def accuracy(scores, targets) -> float:
+    """Share of rows whose largest score is the target class. scores (N, K), targets (N,): tensors or arrays."""
+    scores, targets = np.asarray(scores), np.asarray(targets)
+    return float(np.mean(scores.argmax(axis=1) == targets))
 
 
 def sensitivity_at_specificity(y_true, y_score, specificity: float = 0.95) -> float:

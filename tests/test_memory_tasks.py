@@ -4,7 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from labutils.memory_tasks import MemoryRun, accuracy, marked_symbol_task, memory_dataset, train_memory_model
+from labutils.memory_tasks import MemoryRun, marked_symbol_task, memory_dataset, train_memory_model
+from labutils.metrics import accuracy
 from labutils.models import SequenceClassifier, set_lstm_gate_biases
 
 
