@@ -2,7 +2,7 @@
 
 ``marked_symbol_task`` makes the data; ``train_memory_model`` trains one model on it with a fixed
 budget and reports its accuracy on fresh sequences. Notebook 02 uses them to show a vanilla RNN
-failing where an LSTM succeeds, notebook 03 to compare LSTM gate initialisations, and
+failing at long lags, notebook 03 to compare LSTM gate initialisations, and
 ``benchmarks/bench_long_lag.py`` to sweep the lag. Infrastructure only: the cells themselves are
 the notebooks' exercises.
 """
