@@ -22,7 +22,7 @@ def test_deterministic_by_seed():
 
 def test_calibrated_to_the_papers_scale(synth):
     s = synth.summary()
-    # tolerances: the targets; prevalences within about 3 standard errors (3,000 patients) of the
+    # tolerances: the calibration targets of docs/ehr-data.md; prevalences within about 3 standard errors (3,000 patients) of the
     # values measured on 20,000 (benchmarks/bench_ehr.py)
     assert 3.0 <= s["codes_per_visit"] <= 4.0, s          # Choi et al. 2016: 3.22 codes per visit
     assert 60 <= s["mean_gap_days"] <= 100, s             # Doctor AI: 76 days

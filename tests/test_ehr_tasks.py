@@ -6,8 +6,17 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
 from labutils.ehr import (EHRCohort, build_vocabulary, doctor_ai_task, generate_cohort, hf_case_control,
-                          hf_diagnosis, is_hf_code, pad_batch)
-from labutils.ehr.generator import DAYS_PER_MONTH
+                          hf_diagnosis, is_hf_code, load_mimic3, to_mimic3_csv)
+
+
+def multi_hot(patients, n_codes):
+    """(N, T, n_codes) 0/1 array of the codes of each visit (a test helper)."""
+    t_max = max([len(p) for p in patients] + [0])
+    x = np.zeros((len(patients), t_max, n_codes))
+    for n, visits in enumerate(patients):
+        for t, codes in enumerate(visits):
+            x[n, t, codes] = 1
+    return x
 
 
 @pytest.fixture(scope="module")
@@ -64,13 +73,13 @@ def test_no_record_after_the_window_reaches_the_input(synth, task):
     raw = synth.cohort.visit_table()
     samples = np.random.default_rng(0).choice(len(task), 40, replace=False)
     seqs = task.cohort.sequences(vocab)
-    got = pad_batch([seqs[s] for s in samples], len(vocab))["x"]
+    got = multi_hot([seqs[s] for s in samples], len(vocab))
     expected = []
     for s in samples:
         rows = raw[(raw["patient_id"] == task.source_patient[s]) & (raw["time"] >= start[s])
                    & (raw["time"] < task.window_end[s])]
         expected.append([[vocab.index(c) for c in codes if c in vocab] for codes in rows["codes"]])
-    np.testing.assert_array_equal(got, pad_batch(expected, len(vocab))["x"])
+    np.testing.assert_array_equal(got, multi_hot(expected, len(vocab)))
     # perturb the future: every visit after the last possible window end loses its non-HF codes and gains a marker
     last_end = task.window_end.max()
     cohort = synth.cohort
@@ -110,6 +119,46 @@ def test_oracle_beats_counts(task):
     assert auc_oracle > 0.85
 
 
+def test_case_control_on_plain_records():
+    """The design works on any EHRCohort (real records: no oracle). Hand-made: one case (HF on 2012-06-15) and
+    candidates that differ in one rule each."""
+    birth = {"case": "1950-03-01", "ok1": "1951-01-01", "ok2": "1949-06-01", "hf_soon": "1950-01-01",
+             "hf_late": "1950-01-01", "female": "1950-01-01", "old": "1940-01-01", "one_visit": "1950-01-01"}
+    sex = {p: ("F" if p == "female" else "M") for p in birth}
+    patients = pd.DataFrame({"patient_id": list(birth), "sex": [sex[p] for p in birth],
+                             "birth_date": list(birth.values())})
+    rows = []
+    for p in birth:   # two visits inside every 18-month window before mid-2012, one early visit to start the grid
+        dates = ["2010-01-02", "2011-09-01", "2012-02-01"] if p != "one_visit" else ["2010-01-02", "2012-02-01"]
+        rows += [(p, d, ["D_401.9"]) for d in dates]
+    rows += [("case", "2012-06-15", ["D_428.0"]), ("hf_soon", "2012-09-01", ["D_428.0"]),
+             ("hf_late", "2013-06-01", ["D_428.0"]), ("ok1", "2013-06-01", ["D_250.00"])]
+    visits = pd.DataFrame(rows, columns=["patient_id", "time", "codes"])
+    visits["visit_id"] = np.arange(len(visits))
+    task = hf_case_control(EHRCohort(patients, visits), obs_months=18, seed=0)
+    source = task.cohort.patients["source_patient"].to_numpy()
+    group = np.flatnonzero(task.case_id == task.case_id[np.flatnonzero(source == "case")[0]])
+    assert task.labels[group].tolist() == [1, 0, 0, 0] and source[group[0]] == "case"
+    # same sex, same 5-year band, HF-free for 6 months after the index date, 2 visits in the window
+    assert sorted(source[group[1:]]) == ["hf_late", "ok1", "ok2"]
+    assert (task.index_time[group] == np.datetime64("2012-06-15")).all() and np.isnan(task.oracle).all()
+    # only the window's visits: the 2010 visit is older than 18 months, the HF visit is at the index date
+    assert task.cohort.visit_counts()[group].tolist() == [2, 2, 2, 2]
+    assert not any(is_hf_code(c) for codes in task.cohort.visits["codes"] for c in codes)
+
+
+def test_case_control_on_loaded_mimic_files(tmp_path):
+    """The real-data path end to end: MIMIC-shaped files written from a synthetic cohort, loaded back, and the
+    design built from the loaded records agrees with the one built from the simulation's own records."""
+    small = generate_cohort(800, seed=33)
+    to_mimic3_csv(small.cohort, tmp_path)
+    loaded = hf_case_control(load_mimic3(tmp_path), obs_months=18, seed=0)
+    direct = hf_case_control(small.cohort, obs_months=18, seed=0)
+    assert loaded.labels.sum() > 10 and np.isnan(loaded.oracle).all()
+    assert loaded.labels.sum() == direct.labels.sum() and len(loaded) == len(direct)
+    assert not any(is_hf_code(c) for codes in loaded.cohort.visits["codes"] for c in codes)
+
+
 def test_hf_label_uses_full_codes():
     patients = pd.DataFrame({"patient_id": [1, 2], "sex": ["M", "F"], "birth_date": ["1950-01-01"] * 2})
     visits = pd.DataFrame({"patient_id": [1, 1, 2], "visit_id": [1, 2, 3],
@@ -142,7 +191,7 @@ def test_doctor_ai_task(synth):
         assert p.shape == (len(seq) - 1, len(dai.vocab)) and g.shape == (len(seq) - 1,)
         assert np.all((p >= 0) & (p <= 1)) and np.all(g > 0)
     # the oracle explains the next visit's groups better than the population rates (log-likelihood per label)
-    y = np.concatenate([pad_batch([s[1:]], len(dai.vocab))["x"][0] for s in seqs])
+    y = np.concatenate([multi_hot([s[1:]], len(dai.vocab))[0] for s in seqs])
     p = np.clip(np.concatenate(onext), 1e-6, 1 - 1e-6)
     rate = np.clip(y.mean(0), 1e-6, 1 - 1e-6)
     ll_oracle = np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))

@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .cohort import EHRCohort, group_icd9
+from .codes import group_icd9
+from .cohort import EHRCohort
 
 __all__ = ["to_mimic3_csv", "to_doctorai", "read_doctorai", "to_dl4h", "read_dl4h"]
 

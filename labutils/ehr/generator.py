@@ -1,4 +1,4 @@
-"""A synthetic EHR cohort whose ground truth is known (design: shared/design/ehr-data.md, section E).
+"""A synthetic EHR cohort whose ground truth is known (described in docs/ehr-data.md, section 4).
 
 Every patient follows a monthly Markov chain of latent clinical states:
 
@@ -13,7 +13,7 @@ Each month the patient visits with a probability that grows with illness; the mo
 reasons" drawn from the patient's own propensities over ~350 episodic conditions (a Zipf tail). Diagnoses are full
 dotted ICD-9 codes (``D_428.0``) drawn from per-group sub-code distributions, so 3-digit grouping loses nothing.
 
-``order_effects=False`` switches off the mechanisms that make the ORDER of visits informative (section F): the
+``order_effects=False`` switches off the mechanisms that make the ORDER of visits informative: the
 congestion episode no longer raises the HF hazard, shows no codes and brings no visits; a recent MI raises the HF
 hazard no more than an old one; acute reasons no longer co-emit the HF symptom codes 786/782/780. The HF intercept
 is re-calibrated so that HF incidence stays about the same.
@@ -44,7 +44,7 @@ PARENTS = ("HTN", "DM", "CAD", "AF", "CKD", "obese", "lipid", "MIr", "MIo", "B",
            "HTN&HF", "HTN&B", "DM&~CKD", "DM&CKD")
 
 # ---------------------------------------------------------------------------------------------- parameters
-_HAZARDS = {  # log monthly hazard = b0 + sum coef * feature (design table, section E)
+_HAZARDS = {  # log monthly hazard = b0 + sum coef * feature
     "HTN": {"b0": -5.6, "age10": .4, "obese": .6, "DM": .4, "CKD": .4},
     "DM": {"b0": -6.9, "age10": .2, "obese": 1.0, "HTN": .3},
     "CAD": {"b0": -7.0, "age10": .5, "male": .4, "lipid": .6, "HTN": .5, "DM": .6, "CKD": .4},
@@ -154,8 +154,8 @@ def _tail_groups() -> list:
 def default_params(order_effects: bool = True, hospital: str = "A", months: int = 72) -> dict:
     """All generator parameters as a plain (JSON-able) dict; ``generate_cohort(..., params=...)`` accepts edits."""
     hazards = copy.deepcopy(_HAZARDS)
-    # Calibration: drugs and procedures at 0.5x the design table's probabilities bring a visit to ~3.5 codes
-    # (Choi et al. 2016: 3.22); the design's reference experiment had 6.3.
+    # Calibration: drugs and procedures at 0.5x the probabilities of the _CORE table bring a visit to ~3.5 codes
+    # (Choi et al. 2016: 3.22); at full strength a visit had about 6.3.
     core = {c: {"parents": {f: (p if c.startswith("D_") else RX_PX_SCALE * p) for f, p in parents.items()},
                 "leak": leak, "sub": (dict(sub) if sub else None)}
             for c, (parents, leak, sub) in _CORE.items()}

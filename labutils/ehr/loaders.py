@@ -22,7 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .cohort import EHRCohort, _parse_times, icd9_dotted
+from .codes import icd9_dotted
+from .cohort import EHRCohort, _parse_times
 
 __all__ = ["load_mimic3", "load_mimic4", "find_table", "read_table"]
 

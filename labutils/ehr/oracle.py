@@ -20,20 +20,21 @@ import numpy as np
 from .generator import (EVENTS, MI_NONE, MI_OLD, MI_RECENT, STAGE_A, STAGE_B, STAGE_HF, DAYS_PER_MONTH,
                         codebook, event_probs, hazard_arrays, parent_features, state_features, visit_probs)
 
-# The 15 "fast" states: 12 without HF (mi, stage A/B, episode) then 3 with HF (mi; no episode).
-F_MI = np.array([mi for mi in range(3) for st in range(2) for e in range(2)] + [0, 1, 2])
-F_STAGE = np.array([st for mi in range(3) for st in range(2) for e in range(2)] + [2, 2, 2])
-F_EP = np.array([e for mi in range(3) for st in range(2) for e in range(2)] + [0, 0, 0])
-N_F, N_NONHF = 15, 12
-F_VARIANT = 2 * (F_STAGE == STAGE_B) + (F_MI == MI_RECENT)  # what the chronic hazards see of a fast state (AF)
-BITS = (np.arange(32)[:, None] >> np.arange(5)) & 1  # chronic pattern index -> 5 bits
-_EV = {e: i for i, e in enumerate(EVENTS)}
+# The 15 cardiac states (MI status, HF stage, congestion episode), the part of the latent state that changes
+# from month to month: 12 without HF (MI none/recent/old x stage A/B x episode) then 3 with HF (MI; no episode).
+STATE_MI = np.array([mi for mi in range(3) for st in range(2) for e in range(2)] + [0, 1, 2])
+STATE_STAGE = np.array([st for mi in range(3) for st in range(2) for e in range(2)] + [2, 2, 2])
+STATE_EPISODE = np.array([e for mi in range(3) for st in range(2) for e in range(2)] + [0, 0, 0])
+N_CARDIAC, N_BEFORE_HF = 15, 12
+AF_VARIANT = 2 * (STATE_STAGE == STAGE_B) + (STATE_MI == MI_RECENT)  # what AF's onset hazard sees of a cardiac state
+CHRONIC_BITS = (np.arange(32)[:, None] >> np.arange(5)) & 1  # chronic pattern index -> 5 bits
+EVENT_INDEX = {e: i for i, e in enumerate(EVENTS)}
 
 
-def f_index(mi, stage, episode) -> np.ndarray:
-    """Index into the 15 fast states."""
+def cardiac_state_index(mi, stage, episode) -> np.ndarray:
+    """Index into the 15 cardiac states."""
     mi, stage, episode = np.asarray(mi), np.asarray(stage), np.asarray(episode)
-    return np.where(stage == STAGE_HF, N_NONHF + mi, mi * 4 + stage * 2 + episode).astype(np.int64)
+    return np.where(stage == STAGE_HF, N_BEFORE_HF + mi, mi * 4 + stage * 2 + episode).astype(np.int64)
 
 
 def chronic_index(chronic) -> np.ndarray:
@@ -47,7 +48,7 @@ _CORE_PATTERN = np.array([16 * k + 2 * d + h for k, d, h in _CORE_BITS.astype(in
 
 def _check_structure(coefs):
     """The chronic mixing below assumes no chronic hazard depends on CAD or AF (only CAD's and AF's own onsets
-    differ), and AF's onset sees the fast state only through stage B and a recent MI."""
+    differ), and AF's onset sees the cardiac state only through stage B and a recent MI."""
     st = {f: coefs["state"][i] for i, f in enumerate(("HTN", "DM", "CAD", "AF", "CKD", "B", "MIr", "MIo", "E"))}
     ev = {e: i for i, e in enumerate(EVENTS)}
     core_events = [ev["HTN"], ev["DM"], ev["CKD"], ev["CAD"]]
@@ -74,65 +75,67 @@ class Chain:
         self.track = track_chronic
         if track_chronic:
             _check_structure(coefs)
-        pats = BITS[None].astype(bool) if track_chronic else chronic0[:, None, :]  # (1, 32, 5) or (n, 1, 5)
-        shape = pats.shape[:2] + (N_F, 5)
-        self.mi, self.stage, self.ep = F_MI, F_STAGE, F_EP
-        feats = state_features(np.broadcast_to(pats[:, :, None, :], shape), self.mi, self.stage, self.ep)
-        fast = [_EV[k] for k in ("MI", "HF", "AB", "E")]
+        pats = CHRONIC_BITS[None].astype(bool) if track_chronic else chronic0[:, None, :]  # (1, 32, 5) or (n, 1, 5)
+        shape = pats.shape[:2] + (N_CARDIAC, 5)
+        self.mi, self.stage, self.episode = STATE_MI, STATE_STAGE, STATE_EPISODE
+        feats = state_features(np.broadcast_to(pats[:, :, None, :], shape), self.mi, self.stage, self.episode)
+        cardiac_events = [EVENT_INDEX[k] for k in ("MI", "HF", "AB", "E")]
         eta = coefs["b0"] + feats @ coefs["state"]  # (·, C, 15, events)
-        self.exp_fast = np.exp(eta[..., fast])
-        self.coef_fast, self.coef_static = coefs["static"][:, fast], coefs["static"]
+        self.cardiac_rate_factor = np.exp(eta[..., cardiac_events])
+        self.cardiac_static_coef, self.coef_static = coefs["static"][:, cardiac_events], coefs["static"]
         if track_chronic:  # chronic onsets: AF for every (pattern, variant); the others for the 8 core patterns
-            rep = np.array([np.flatnonzero(F_VARIANT == v)[0] for v in range(4)])
-            self.exp_af = np.exp(eta[:, :, rep, _EV["AF"]])  # (1, 32, 4)
-            self.exp_core = np.exp(eta[:, _CORE_PATTERN, rep[0], :5])  # (1, 8, 5)
-        self.visit = visit_probs(np.broadcast_to(pats[:, :, None, :], shape), F_MI, F_STAGE, F_EP, params)
+            rep = np.array([np.flatnonzero(AF_VARIANT == v)[0] for v in range(4)])
+            self.af_rate_factor = np.exp(eta[:, :, rep, EVENT_INDEX["AF"]])  # (1, 32, 4)
+            self.core_rate_factor = np.exp(eta[:, _CORE_PATTERN, rep[0], :5])  # (1, 8, 5)
+        self.visit = visit_probs(np.broadcast_to(pats[:, :, None, :], shape), STATE_MI, STATE_STAGE, STATE_EPISODE,
+                                 params)
         self.p_rec = -np.expm1(-params["mi_recovery_rate"])
         self.p_end = -np.expm1(-params["episode_end_rate"])
 
     def start(self, chronic0, f0) -> np.ndarray:
         """Point masses at the given states: (n, C, 15)."""
         n = len(f0)
-        dist = np.zeros((n, 32 if self.track else 1, N_F))
+        dist = np.zeros((n, 32 if self.track else 1, N_CARDIAC))
         dist[np.arange(n), chronic_index(chronic0) if self.track else 0, f0] = 1.0
         return dist
 
     def _prepare(self, static):
         """Transition pieces for the current static features."""
-        p_mi, p_hf, p_ab, p_e = np.moveaxis(
-            -np.expm1(-np.exp(static @ self.coef_fast)[:, None, None, :] * self.exp_fast), -1, 0)  # each (n, C, 15)
+        rates = np.exp(static @ self.cardiac_static_coef)[:, None, None, :] * self.cardiac_rate_factor
+        p_mi, p_hf, p_ab, p_e = np.moveaxis(-np.expm1(-rates), -1, 0)  # monthly event probabilities, each (n, C, 15)
         none, rec, old = self.mi == MI_NONE, self.mi == MI_RECENT, self.mi == MI_OLD
-        pm = np.stack([np.where(none, 1 - p_mi, 0.0), np.where(rec, 1 - self.p_rec, p_mi),
-                       np.where(rec, self.p_rec, np.where(old, 1 - p_mi, 0.0))], axis=-1)  # (n, C, 15, 3)
+        p_mi_next = np.stack([np.where(none, 1 - p_mi, 0.0), np.where(rec, 1 - self.p_rec, p_mi),
+                              np.where(rec, self.p_rec, np.where(old, 1 - p_mi, 0.0))], axis=-1)  # (n, C, 15, 3)
         hf_now = self.stage == STAGE_HF
         no_hf = np.where(hf_now, 0.0, 1 - p_hf)
         to_b = np.where(self.stage == STAGE_A, p_ab, 1.0)  # B stays B
-        ep = np.where(self.ep == 1, 1 - self.p_end, p_e)  # P(episode next month | no HF)
+        ep = np.where(self.episode == 1, 1 - self.p_end, p_e)  # P(episode next month | no HF)
         a_stage, b_stage = no_hf * (1 - to_b), no_hf * to_b
-        ps = np.stack([a_stage * (1 - ep), a_stage * ep, b_stage * (1 - ep), b_stage * ep,
-                       np.where(hf_now, 1.0, p_hf)], axis=-1)  # (n, C, 15, 5): A0 A1 B0 B1 HF
-        n, C = ps.shape[:2]
-        k_fast = (pm[..., :, None] * ps[..., None, :]).reshape(n, C, N_F, 15)  # old fast -> new (mi' x 5)
-        k_onset = pm * (ps[..., 4:] * ~hf_now[:, None])  # old fast -> HF reached from non-HF, by new mi
+        p_stage_next = np.stack([a_stage * (1 - ep), a_stage * ep, b_stage * (1 - ep), b_stage * ep,
+                                 np.where(hf_now, 1.0, p_hf)], axis=-1)  # (n, C, 15, 5): A0 A1 B0 B1 HF
+        n, C = p_stage_next.shape[:2]
+        # old cardiac state -> new (mi' x 5); and -> HF reached from a state without HF, by new mi
+        to_cardiac = (p_mi_next[..., :, None] * p_stage_next[..., None, :]).reshape(n, C, N_CARDIAC, 15)
+        to_hf_onset = p_mi_next * (p_stage_next[..., 4:] * ~hf_now[:, None])
         if not self.track:  # one pattern: a plain 15 x 18 matrix per patient
-            self.matrix = np.concatenate([k_fast, k_onset], axis=-1)[:, 0]
+            self.matrix = np.concatenate([to_cardiac, to_hf_onset], axis=-1)[:, 0]
             return
-        self.k_fast, self.k_onset = k_fast, k_onset
-        # Chronic onsets see the fast state only through the AF hazard (stage B, recent MI: 4 variants), and no
+        self.to_cardiac, self.to_hf_onset = to_cardiac, to_hf_onset
+        # Chronic onsets see the cardiac state only through the AF hazard (stage B, recent MI: 4 variants), and no
         # chronic hazard depends on CAD or AF: the 32 x 32 pattern transition factorises into
         # AF (given HTN and the variant) x CAD (given CKD, DM, HTN) x an 8 x 8 transition of (CKD, DM, HTN).
-        q_af = -np.expm1(-np.exp(static @ self.coef_static[:, _EV["AF"]])[:, None, None] * self.exp_af)
-        has_af = BITS[:, 3].astype(bool)[None, :, None]
+        q_af = -np.expm1(-np.exp(static @ self.coef_static[:, EVENT_INDEX["AF"]])[:, None, None] * self.af_rate_factor)
+        has_af = CHRONIC_BITS[:, 3].astype(bool)[None, :, None]
         p_af = np.stack([np.where(has_af, 0.0, 1 - q_af), np.where(has_af, 1.0, q_af)], axis=-1)  # (n, 32, 4, 2)
-        self.p_af = np.ascontiguousarray(p_af[:, :, F_VARIANT].swapaxes(-1, -2))  # (n, 32, 2 = AF', 15 old fast)
-        q = -np.expm1(-np.exp(static @ self.coef_static[:, :5])[:, None, :] * self.exp_core)  # (n, 8 core, 5)
-        q_cad = q[..., _EV["CAD"]].reshape(n, 2, 2, 2)  # (n, k, d, h)
+        self.p_af = np.ascontiguousarray(p_af[:, :, AF_VARIANT].swapaxes(-1, -2))  # (n, 32, 2 = AF', 15 old cardiac)
+        q = -np.expm1(-np.exp(static @ self.coef_static[:, :5])[:, None, :] * self.core_rate_factor)  # (n, 8 core, 5)
+        q_cad = q[..., EVENT_INDEX["CAD"]].reshape(n, 2, 2, 2)  # (n, k, d, h)
         p_cad = np.zeros((n, 2, 2, 2, 2, 2))  # (n, k, d, h, c, c')
         p_cad[..., 0, 0], p_cad[..., 0, 1], p_cad[..., 1, 1] = 1 - q_cad, q_cad, 1.0
         core = np.ones((n, 8, 8))
         for bit, event in enumerate(("CKD", "DM", "HTN")):
             was, now = _CORE_BITS[:, None, bit], _CORE_BITS[None, :, bit]
-            qe = q[:, :, _EV[event], None]  # (n, 8 old, 1)
+            qe = q[:, :, EVENT_INDEX[event], None]  # (n, 8 old, 1)
             core *= np.where(was, now * 1.0, np.where(now, qe, 1 - qe))
         self.p_cad, self.p_core_t = p_cad, np.ascontiguousarray(core.swapaxes(1, 2))
 
@@ -146,9 +149,9 @@ class Chain:
             out = np.matmul(dist, self.matrix)  # (n, 1, 18)
             return self._assemble(out[..., :15].reshape(out.shape[:2] + (3, 5))), out[..., 15:]
         n = dist.shape[0]
-        # new fast state, HF onsets and AF (the kernel), then CAD, then the (CKD, DM, HTN) core
-        da = dist[:, :, None, :] * self.p_af  # (n, 32, AF', old fast)
-        u = np.concatenate([np.matmul(da, self.k_fast), np.matmul(da, self.k_onset)], axis=-1)
+        # new cardiac state, HF onsets and AF (the kernel), then CAD, then the (CKD, DM, HTN) core
+        da = dist[:, :, None, :] * self.p_af  # (n, 32, AF', old cardiac)
+        u = np.concatenate([np.matmul(da, self.to_cardiac), np.matmul(da, self.to_hf_onset)], axis=-1)
         u = u.reshape(n, 2, 2, 2, 2, 2, 2, 18).sum(2)  # k c d h a' g: old AF summed out
         w = np.einsum("nkcdhbg,nkdhce->nkdhbeg", u, self.p_cad).reshape(n, 8, 4 * 18)
         new = np.matmul(self.p_core_t, w).reshape(n, 2, 2, 2, 2, 2, 18)  # k' d' h' a' c' g
@@ -157,10 +160,10 @@ class Chain:
 
     @staticmethod
     def _assemble(t):
-        """(…, 3 mi', 5 [A0 A1 B0 B1 HF]) -> (…, 15) in the fast-state order."""
-        out = np.empty(t.shape[:-2] + (N_F,))
-        out[..., :N_NONHF] = t[..., :4].reshape(t.shape[:-2] + (N_NONHF,))
-        out[..., N_NONHF:] = t[..., 4]
+        """(…, 3 mi', 5 [A0 A1 B0 B1 HF]) -> (…, 15) in the cardiac-state order."""
+        out = np.empty(t.shape[:-2] + (N_CARDIAC,))
+        out[..., :N_BEFORE_HF] = t[..., :4].reshape(t.shape[:-2] + (N_BEFORE_HF,))
+        out[..., N_BEFORE_HF:] = t[..., 4]
         return out
 
 
@@ -184,7 +187,7 @@ def hf_hazard(synth, patients, months) -> np.ndarray:
     patients, months = np.asarray(patients), np.asarray(months)
     st = synth.state_at(patients, months)
     feats = state_features(st["chronic"], st["mi"], st["stage"], st["episode"])
-    p = event_probs(synth.static(patients, months), feats, hazard_arrays(synth.params))[:, _EV["HF"]]
+    p = event_probs(synth.static(patients, months), feats, hazard_arrays(synth.params))[:, EVENT_INDEX["HF"]]
     return np.where(st["stage"] == STAGE_HF, 0.0, p)
 
 
@@ -200,10 +203,11 @@ def survival_curve(synth, patients, months, n_steps: int, chunk: int = 1024) -> 
     surv = np.ones((len(patients), n_steps + 1))
     for rows in _batches(months, chunk):
         chain = Chain(synth.params, st["chronic"][rows], _static_fn(synth, patients[rows], months[rows]))
-        dist = chain.start(st["chronic"][rows], f_index(st["mi"][rows], st["stage"][rows], st["episode"][rows]))
+        start = cardiac_state_index(st["mi"][rows], st["stage"][rows], st["episode"][rows])
+        dist = chain.start(st["chronic"][rows], start)
         for j in range(1, n_steps + 1):
             dist, _ = chain.step(dist, j - 1)
-            surv[rows, j] = dist[..., :N_NONHF].sum((1, 2))
+            surv[rows, j] = dist[..., :N_BEFORE_HF].sum((1, 2))
     onset = np.zeros_like(surv)
     onset[:, 1:] = surv[:, :-1] - surv[:, 1:]
     return surv, onset
@@ -259,11 +263,12 @@ def next_visit_distribution(synth, patients, months, chunk: int = 8192) -> np.nd
     for rows in _batches(months, chunk):
         chain = Chain(synth.params, st["chronic"][rows], _static_fn(synth, patients[rows], months[rows]),
                       track_chronic=False)
-        dist = chain.start(st["chronic"][rows], f_index(st["mi"][rows], st["stage"][rows], st["episode"][rows]))
+        start = cardiac_state_index(st["mi"][rows], st["stage"][rows], st["episode"][rows])
+        dist = chain.start(st["chronic"][rows], start)
         horizon = M - 1 - months[rows]
         for k in range(1, int(horizon.max()) + 1 if len(rows) else 1):
             dist, onset = chain.step(dist, k - 1)
-            dist[..., N_NONHF:] -= onset  # newly diagnosed HF: always a visit
+            dist[..., N_BEFORE_HF:] -= onset  # newly diagnosed HF: always a visit
             out[rows, k] = (dist * chain.visit).sum((1, 2)) + onset.sum((1, 2))
             dist = dist * (1 - chain.visit)
         out[rows] *= np.arange(M)[None, :] <= horizon[:, None]
