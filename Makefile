@@ -1,4 +1,6 @@
-# Two commands for students: `make lab` and `make test`. Every target creates .venv on first use.
+# Students: `make workbook` (your own copy of the exercises, opened in JupyterLab) and `make check`.
+# Every target creates .venv on first use, PyTorch first (scripts/install_torch.py: on Linux without
+# an NVIDIA GPU, the CPU-only build; `make workbook TORCH_INDEX=` installs PyPI's default CUDA build).
 PYTHON ?= python3
 VENV   ?= .venv
 ifeq ($(OS),Windows_NT)
@@ -10,19 +12,31 @@ PY := $(BIN)/python
 STAMP := $(VENV)/.installed
 # Per-cell time limit for the notebook tests (seconds). FAST mode cells take a few seconds.
 CELL_TIMEOUT ?= 300
+# Parallel kernels for `make check` and the instructor's grader (default: the number of cores).
+JOBS ?= 0
 
-.PHONY: lab test unit run bench release clean
+.PHONY: workbook check lab test unit run bench release clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) scripts/install_torch.py
 	$(PY) -m pip install --progress-bar off -e ".[instructor,mimic]"
 	@touch $(STAMP)
 
 # JupyterLab refuses to run as root unless told; containers and JupyterHub images often are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root,)
+# Students' JupyterLab: the instructor's nbgrader menus and server pages are switched off.
+STUDENT_LAB := JUPYTER_CONFIG_PATH="$(CURDIR)/scripts/jupyter_student" $(BIN)/jupyter lab $(ROOT_FLAG)
 
-lab: $(STAMP)  ## open JupyterLab on the notebooks
-	$(BIN)/jupyter lab notebooks/ $(ROOT_FLAG)
+workbook: $(STAMP)  ## your copy of the exercises in workbook/ (never overwritten), opened in JupyterLab
+	$(PY) -m labutils.instructor workbook
+	$(STUDENT_LAB) workbook/
+
+check: $(STAMP)  ## run your workbook headless (FAST mode): passed / failed / not attempted per exercise
+	$(PY) -m labutils.instructor check --jobs $(JOBS)
+
+lab: $(STAMP)  ## JupyterLab on the solution notebooks in notebooks/ (self-study, instructors)
+	$(STUDENT_LAB) notebooks/
 
 test: $(STAMP)  ## unit tests + every notebook executed by nbval in FAST mode
 	LABUTILS_FAST=1 $(PY) -m pytest tests notebooks --nbval-lax --nbval-current-env \
@@ -35,7 +49,7 @@ run: $(STAMP)  ## execute every notebook in full mode into build/executed and bu
 	$(PY) scripts/run_notebooks.py
 
 bench: $(STAMP)  ## benchmarks → build/bench.json and build/bench.md
-	$(PY) benchmarks/run_all.py
+	$(PY) -m benchmarks.run_all
 
 release: $(STAMP)  ## student versions → build/student
 	$(PY) -m labutils.instructor release

@@ -6,19 +6,32 @@ nbgrader's own workflow (``generate_assignment``, ``collect``, ``autograde``, fo
 writes ``~/rnn-course/source/lab01/01_bptt.ipynb`` and an ``nbgrader_config.py`` that grades the
 way ``python -m labutils.instructor grade`` does: stderr output (warnings) is dropped before
 scoring, through nbgrader's own ``IgnorePattern`` preprocessor; the kernel displays no expression
-values (nbgrader would read a check's returned error as partial credit); cells get minutes.
+values (nbgrader would read a check's returned error as partial credit); cells get minutes; the
+student version's stubs say what to do, as ``release`` writes them.
 """
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
 
-from .grade import DEFAULT_TIMEOUT, IGNORED_STDERR, IOPUB_TIMEOUT, KERNEL_ARGS
+from .execute import DEFAULT_TIMEOUT, IOPUB_TIMEOUT, KERNEL_ARGS
+from .score import IGNORED_STDERR
 from .release import source_notebooks
 
 CONFIG = f'''# nbgrader configuration written by `python -m labutils.instructor course` (see docs/instructor.md).
+from nbgrader.preprocessors import (CheckCellMetadata, ClearHiddenTests, ClearMarkScheme, ClearOutput,
+                                    ComputeChecksums, IncludeHeaderFooter, InstantiateTests, LockCells,
+                                    SaveCells)
+from labutils.instructor.release import ClearSolutionsWithHints
+
 c = get_config()
 c.CourseDirectory.course_id = "rnns-for-healthcare"
+# nbgrader's own pipeline, except that an unsolved exercise says what to do ("Exercise 2: write
+# `rnn_step_backward` in this cell ...") instead of a bare NotImplementedError.
+c.GenerateAssignment.preprocessors = [
+    IncludeHeaderFooter, InstantiateTests, LockCells, ClearSolutionsWithHints, ClearOutput,
+    CheckCellMetadata, ComputeChecksums, SaveCells, ClearHiddenTests, ClearMarkScheme, ComputeChecksums,
+    CheckCellMetadata]
 # Training cells take minutes in full mode: the default of 30 s per cell is far too short.
 c.Execute.timeout = {DEFAULT_TIMEOUT}
 # nbgrader gives 0 to a check cell that wrote anything to stderr; a harmless UserWarning must not

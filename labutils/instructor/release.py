@@ -1,9 +1,10 @@
 """Student versions of the course notebooks, made with nbgrader's own preprocessors.
 
 The pipeline is nbgrader's ``generate_assignment`` without the parts that need a course database
-or configuration (``SaveCells``, ``IncludeHeaderFooter``, ``InstantiateTests``): solutions become
-``raise NotImplementedError()``, hidden tests are removed, outputs cleared, check cells locked and
-their checksums stored. A final leak check refuses to write a student version that still contains
+or configuration (``SaveCells``, ``IncludeHeaderFooter``, ``InstantiateTests``): solutions become a
+stub that says what to do (``raise NotImplementedError("Exercise 2: write `rnn_step_backward` in
+this cell ...")``), hidden tests are removed, outputs cleared, check cells locked and their
+checksums stored. A final leak check refuses to write a student version that still contains
 a line of solution or hidden-test text.
 """
 from __future__ import annotations
@@ -18,9 +19,37 @@ from nbgrader.utils import is_solution
 
 from ..config import build_dir, repo_root
 
+
+def stub_for(number: int, name: str) -> str:
+    """The code that replaces the solution of exercise ``number`` (grade id ``name``)."""
+    return ("# YOUR CODE HERE\n"
+            f'raise NotImplementedError("Exercise {number}: write `{name}` in this cell (replace these '
+            'two lines), run the cell, then run the check below it")')
+
+
+class ClearSolutionsWithHints(ClearSolutions):
+    """nbgrader's ClearSolutions whose code stub names the exercise and says what to do.
+
+    Exercises are numbered in notebook order from 1, as the course's exercise headings are. Usable
+    in an nbgrader configuration too (``course.py`` puts it into ``GenerateAssignment.preprocessors``).
+    """
+
+    def preprocess(self, nb, resources):
+        solution_ids = [c.metadata.nbgrader["grade_id"] for c in nb.cells if is_solution(c)
+                        and c.cell_type == "code"]
+        self._numbers = {gid: k for k, gid in enumerate(solution_ids, start=1)}
+        return super().preprocess(nb, resources)
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        if is_solution(cell) and cell.cell_type == "code":
+            gid = cell.metadata.nbgrader["grade_id"]
+            self.code_stub = {**self.code_stub, resources["language"]: stub_for(self._numbers[gid], gid)}
+        return super().preprocess_cell(cell, resources, cell_index)
+
+
 # Same order as nbgrader's GenerateAssignment: checksums before *and* after the hidden tests go,
 # so the stored checksum is the one of the cell the student sees.
-STUDENT_PIPELINE = (LockCells, ClearSolutions, ClearOutput, CheckCellMetadata, ComputeChecksums,
+STUDENT_PIPELINE = (LockCells, ClearSolutionsWithHints, ClearOutput, CheckCellMetadata, ComputeChecksums,
                     ClearHiddenTests, ClearMarkScheme, ComputeChecksums, CheckCellMetadata)
 
 REGIONS = (("BEGIN SOLUTION", "END SOLUTION"), ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS"))
