@@ -72,7 +72,9 @@ def grade_one(student: str, path: Path, sources: dict[str, object], source_dir: 
         return NotebookGrade(student, path.name, placeholder_rows(student, path.name, None, "missing source",
                                                                   message), [message])
     try:
-        graded = grade_notebook(submission, sources[name], student, name, source_dir, timeout, env, runner, guard)
+        # The kernel starts beside the student's other notebooks, so that a later notebook loads this
+        # student's answers to earlier ones (notebook 06 uses 05's multi_hot_visits).
+        graded = grade_notebook(submission, sources[name], student, name, path.parent, timeout, env, runner, guard)
     except Exception as exc:  # noqa: BLE001 - one broken submission never stops the batch
         message = f"grading failed: {type(exc).__name__}: {exc}"
         graded = NotebookGrade(student, name, placeholder_rows(student, name, sources[name], "unreadable", message),

@@ -99,11 +99,14 @@ def _kernel_manager(command: str, workdir: Path) -> type:
 
 
 def sandboxed_execute(nb, cwd, timeout, env=None, guard=None, command: str = "bwrap"):
-    """``execute.execute`` with the kernel in a fresh sandbox (``cwd`` is ignored: the kernel starts
-    in an empty folder of its own)."""
+    """``execute.execute`` with the kernel in a fresh sandbox. The kernel starts in a folder of its own
+    holding copies of the notebooks in ``cwd`` (the same student's submissions: a later notebook may
+    load the student's answer to an earlier one, as notebook 06 loads 05's ``multi_hot_visits``)."""
     with tempfile.TemporaryDirectory(prefix="grade-") as tmp:
         workdir = Path(tmp)
         (workdir / "work").mkdir()
+        for own in Path(cwd).glob("*.ipynb") if cwd else []:
+            shutil.copyfile(own, workdir / "work" / own.name)
         return execute(nb, workdir / "work", timeout, sandbox_env(env, workdir), guard,
                        kernel_manager_class=_kernel_manager(command, workdir))
 
