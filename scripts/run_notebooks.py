@@ -16,8 +16,9 @@ import nbformat
 from nbclient import NotebookClient
 from nbconvert import HTMLExporter
 
-ROOT = Path(__file__).resolve().parent.parent
-BUILD = ROOT / "build"
+from labutils.config import build_dir, fast_mode, repo_root
+
+BUILD = build_dir()
 
 
 def run_one(path: Path, timeout: int) -> dict:
@@ -44,8 +45,8 @@ def run_one(path: Path, timeout: int) -> dict:
 
 
 def main(argv: list[str]) -> int:
-    fast = os.environ.get("LABUTILS_FAST", "") not in ("", "0")
-    paths = [Path(a) for a in argv] or sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
+    fast = fast_mode()
+    paths = [Path(a) for a in argv] or sorted((repo_root() / "notebooks").glob("[0-9]*.ipynb"))
     rows = [run_one(p, timeout=1800) for p in paths]
     mode = "FAST" if fast else "full"
     (BUILD / "results.json").write_text(json.dumps({"mode": mode, "notebooks": rows}, indent=2))
