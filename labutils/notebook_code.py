@@ -12,14 +12,18 @@ cells define (or import) and builtins: a function that reads a notebook global s
 ``DEVICE`` would silently depend on cells the loader never ran, so it is refused with
 ``NotebookCodeError``; give it that input as an argument instead.
 
-``run_check`` runs an exercise's check cell against other definitions (tests use it to prove that a
-check rejects wrong answers and accepts every correct one).
+``run_check`` runs an exercise's check cell against other definitions, and
+``execute_with_solutions`` runs the whole notebook with other solutions (tests use them to prove that
+a check rejects wrong answers and that any correct answer carries the notebook).
 """
 from __future__ import annotations
 
 import builtins
 import dis
+import inspect
 import math
+import os
+import textwrap
 import types
 from pathlib import Path
 
@@ -129,26 +133,55 @@ def run_check(name: str | Path, grade_id: str, **definitions) -> None:
     exec(compile(cell_source(name, f"{grade_id}-check"), f"{name}:{grade_id}-check", "exec"), namespace)
 
 
-def run_notebook_with(name: str | Path, replacements: dict, until: str | None = None) -> dict:
-    """Execute notebook ``name``'s code cells in order in one fresh namespace, replacing each exercise's
-    solution by ``replacements[grade_id]`` right after its solution cell runs, so that its check cell
-    and every later cell use the replacement. Stops after the first cell whose source contains
-    ``until`` (for example a section's last assertion), else runs to the end. Returns the namespace.
+
+def variant_source(exercise: str, function) -> str:
+    """Source of a solution cell that defines ``exercise`` as ``function`` (any name, defined in a file)."""
+    source = textwrap.dedent(inspect.getsource(function))
+    if function.__name__ == exercise:
+        return source
+    return f"{source}\n\n{exercise} = {function.__name__}\n"
+
+
+def execute_with_solutions(name: str | Path, sources: dict[str, str], until: str | None = None,
+                           timeout: int = 900):
+    """Execute notebook ``name`` in a fresh kernel, in FAST mode, with the solution cell of each
+    ``grade_id`` in ``sources`` replaced by ``sources[grade_id]`` (see ``variant_source``); the check
+    cells and every later cell then use the replacement. ``until`` (a heading such as ``"## 6."``)
+    drops the notebook from the first markdown cell with a line that starts with it. Raises nbclient's
+    ``CellExecutionError`` naming the first cell that fails; returns the executed notebook.
 
     Tests use it to prove that a correct answer written differently from the solution carries the
-    notebook's experiments too. The caller chooses FAST or full mode (``labutils.config.FAST``) and a
-    non-interactive matplotlib backend.
+    notebook's checks and experiments too.
     """
+    from nbclient import NotebookClient
+
     path = notebook_path(name)
     nb = nbformat.read(path, as_version=4)
-    namespace: dict = {"__name__": "__notebook__"}
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type != "code":
-            continue
-        exec(compile(cell.source, f"{path.name}:cell {index}", "exec"), namespace)
+    missing = set(sources)
+    for cell in nb.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if is_solution(cell) and grade_id in replacements:
-            namespace[grade_id] = replacements[grade_id]
-        if until is not None and until in cell.source:
-            break
-    return namespace
+        if is_solution(cell) and grade_id in sources:
+            cell.source = sources[grade_id]
+            missing.discard(grade_id)
+    if missing:
+        raise KeyError(f"{path.name} has no solution cell {sorted(missing)}")
+    if until is not None:
+        end = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"
+                    and any(line.startswith(until) for line in c.source.splitlines())), None)
+        if end is None:
+            raise KeyError(f"{path.name} has no heading {until!r}")
+        nb.cells = nb.cells[:end]
+    settings = {"LABUTILS_FAST": "1", "LABUTILS_THREADS": "1", "MPLBACKEND": "Agg"}
+    saved = {k: os.environ.get(k) for k in [*settings, "LABUTILS_RESULTS"]}
+    os.environ.update(settings)
+    os.environ.pop("LABUTILS_RESULTS", None)
+    try:
+        NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return nb

@@ -1,16 +1,12 @@
 """Notebook 05's check cells accept correct answers written in other ways and reject named wrong ones; the
 notebook runs (FAST mode) with every exercise replaced by a correct variant."""
-import inspect
-import os
-import textwrap
 
-import nbformat
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from labutils.notebook_code import load_notebook, notebook_path, run_check
+from labutils.notebook_code import execute_with_solutions, load_notebook, run_check, variant_source
 
 NB = "05_heart_failure"
 
@@ -336,35 +332,10 @@ VARIANTS = {  # exercise -> two correct variants written differently from the so
 }
 
 
-def variant_source(name, function):
-    """The variant's source, renamed to the exercise's name."""
-    source = textwrap.dedent(inspect.getsource(function))
-    return source.replace(f"def {function.__name__}(", f"def {name}(", 1)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("which", [0, 1])
 def test_notebook_runs_with_correct_variants(which, tmp_path):
     """Every exercise replaced by a correct variant, the notebook runs in FAST mode through its last experiment
     (section 8; every assertion downstream of the exercises holds for these answers too)."""
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(notebook_path(NB), as_version=4)
-    for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if cell.metadata.get("nbgrader", {}).get("solution") and grade_id in VARIANTS:
-            cell.source = variant_source(grade_id, VARIANTS[grade_id][which])
-    last = max(i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and "## 9." in c.source)
-    nb.cells = nb.cells[:last]
-    env = {"LABUTILS_FAST": "1", "LABUTILS_THREADS": "1"}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        NotebookClient(nb, timeout=900, kernel_name="python3",
-                       resources={"metadata": {"path": str(notebook_path(NB).parent)}}).execute()
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    sources = {grade_id: variant_source(grade_id, variants[which]) for grade_id, variants in VARIANTS.items()}
+    execute_with_solutions(NB, sources, until="## 9.")

@@ -5,18 +5,17 @@ Each check cell runs on its own through ``labutils.notebook_code.run_check``: (1
 solution passes, (2) at least two correct variants written differently pass (loops, PyTorch in float32,
 a GRU stepped one visit at a time, ...), (3) every wrong variant is rejected with an AssertionError.
 """
-import inspect
 import re
 import textwrap
 
-import nbformat
 import numpy as np
 import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from labutils.notebook_code import cell_source, load_notebook, notebook_path, run_check
+from labutils.notebook_code import (cell_source, execute_with_solutions, load_notebook, run_check,
+                                    variant_source)
 
 NB = "06_doctor_ai"
 
@@ -304,34 +303,15 @@ def test_doctor_ai_rejects(wrong):
 
 
 # ------------------------------------------------------------------ the notebook runs with correct variants
-def function_cell(exercise: str, variant) -> str:
-    """A solution cell that defines ``exercise`` as the correct ``variant``."""
-    return f"{inspect.getsource(variant)}\n\n{exercise} = {variant.__name__}\n"
-
-
 @pytest.mark.slow
 def test_notebook_runs_with_correct_variants(tmp_path, monkeypatch):
     """FAST mode, every exercise replaced by a correct variant written differently from the solution:
     every check and every downstream assertion (toy cycles, results, memory probe, softmax, transfer)
     still passes, so none of them depends on incidental choices of the solution."""
-    from nbclient import NotebookClient
-
     replacements = {
-        "next_visit_pairs": function_cell("next_visit_pairs", pairs_tuples),
-        "recall_at_k": function_cell("recall_at_k", recall_torch_float32),
-        "masked_multilabel_loss": function_cell("masked_multilabel_loss", loss_float_targets),
+        "next_visit_pairs": variant_source("next_visit_pairs", pairs_tuples),
+        "recall_at_k": variant_source("recall_at_k", recall_torch_float32),
+        "masked_multilabel_loss": variant_source("masked_multilabel_loss", loss_float_targets),
         "DoctorAI": doctor_ai_source(FORWARDS["functional"]),
     }
-    nb = nbformat.read(notebook_path(NB), as_version=4)
-    for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if cell.metadata.get("nbgrader", {}).get("solution") and grade_id in replacements:
-            cell.source = replacements.pop(grade_id)
-    assert not replacements, f"solution cells not found: {sorted(replacements)}"
-    monkeypatch.setenv("LABUTILS_FAST", "1")
-    monkeypatch.setenv("LABUTILS_THREADS", "1")
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    monkeypatch.delenv("LABUTILS_RESULTS", raising=False)
-    client = NotebookClient(nb, timeout=600, kernel_name="python3",
-                            resources={"metadata": {"path": str(notebook_path(NB).parent)}})
-    client.execute()
+    execute_with_solutions(NB, replacements)
