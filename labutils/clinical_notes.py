@@ -13,8 +13,10 @@ problem) or not; the note mentions a condition in one of five contexts, chosen f
 
 so the *word* for a condition appears in many notes of patients who do not have it: a bag of words
 is fooled by scope by construction (the word order, "ruled out" after the term, decides). Medication
-mentions carry token-level BIO tags (DRUG, DOSE, ROUTE, FREQ). Abbreviations ("afib", "cva") and
-typos (two letters swapped) make the vocabulary realistic.
+mentions carry token-level BIO tags (DRUG, DOSE, ROUTE, FREQ). A background drug may also be listed as
+held ("omeprazole held"): the patient does not take it now, so it is not a mention (tagged "O"), and
+only the word after the drug says so. Abbreviations ("afib", "cva") and typos (two letters swapped)
+make the vocabulary realistic.
 
 Because the generator knows the probabilities it used, ``oracle_probability`` gives, for each note and
 condition, the exact probability that the patient has the condition given the context of its mention
@@ -73,6 +75,8 @@ DRUGS = {
 BACKGROUND_DRUGS = [("acetaminophen", "650 mg", "po", "q6h prn"), ("omeprazole", "20 mg", "po", "daily"),
                     ("vitamin d", "1000 units", "po", "daily"), ("docusate", "100 mg", "po", "bid")]
 TAG_TYPES = ("DRUG", "DOSE", "ROUTE", "FREQ")
+# A held background drug is independent of the conditions, so labels and the oracle do not change.
+P_HELD, HELD = 0.4, "held"
 
 
 @dataclass
@@ -107,6 +111,9 @@ def _with_typo(rng, word: str) -> str:
 
 
 def _medication(rng, drug) -> tuple[list[str], list[str]]:
+    if drug[1:] == (HELD,):  # "omeprazole held": not taken now, so not a medication mention
+        words = drug[0].split() + [HELD]
+        return words, ["O"] * len(words)
     tokens, tags = [], []
     for kind, phrase in zip(TAG_TYPES, drug):
         words = phrase.split()
@@ -145,7 +152,10 @@ def generate_note(rng: np.random.Generator, typo_rate: float = 0.02) -> Note:
     tags = ["O"] * len(tokens)
 
     drugs = [DRUGS[NAMES[k]][int(rng.integers(len(DRUGS[NAMES[k]])))] for k in np.flatnonzero(drug_listed)]
-    drugs += [BACKGROUND_DRUGS[i] for i in rng.choice(len(BACKGROUND_DRUGS), int(rng.integers(0, 3)), replace=False)]
+    background = rng.choice(len(BACKGROUND_DRUGS), int(rng.integers(0, 3)), replace=False)
+    drugs += [BACKGROUND_DRUGS[i] for i in background]
+    if rng.random() < P_HELD:
+        drugs.append((_pick(rng, [d for i, d in enumerate(BACKGROUND_DRUGS) if i not in background])[0], HELD))
     rng.shuffle(drugs)
     if drugs:
         tokens += ["medications", ":"]
