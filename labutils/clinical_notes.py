@@ -110,16 +110,18 @@ def _with_typo(rng, word: str) -> str:
     return word[:i] + word[i + 1] + word[i] + word[i + 2:]
 
 
-def _medication(rng, drug) -> tuple[list[str], list[str]]:
+def _medication(drug, start: int) -> tuple[list[str], list[str], list[tuple[str, int, int]]]:
+    """Tokens, BIO tags and entity spans (type, start, end exclusive) of one list entry at ``start``."""
     if drug[1:] == (HELD,):  # "omeprazole held": not taken now, so not a medication mention
         words = drug[0].split() + [HELD]
-        return words, ["O"] * len(words)
-    tokens, tags = [], []
+        return words, ["O"] * len(words), []
+    tokens, tags, spans = [], [], []
     for kind, phrase in zip(TAG_TYPES, drug):
         words = phrase.split()
+        spans.append((kind, start + len(tokens), start + len(tokens) + len(words)))
         tokens += words
         tags += [f"B-{kind}"] + [f"I-{kind}"] * (len(words) - 1)
-    return tokens, tags
+    return tokens, tags, spans
 
 
 def _sentence(rng, template: str, **conditions) -> list[str]:
@@ -157,26 +159,16 @@ def generate_note(rng: np.random.Generator, typo_rate: float = 0.02) -> Note:
     if rng.random() < P_HELD:
         drugs.append((_pick(rng, [d for i, d in enumerate(BACKGROUND_DRUGS) if i not in background])[0], HELD))
     rng.shuffle(drugs)
+    spans = []
     if drugs:
         tokens += ["medications", ":"]
         tags += ["O", "O"]
         for j, drug in enumerate(drugs):
-            words, drug_tags = _medication(rng, drug)
+            words, drug_tags, drug_spans = _medication(drug, len(tokens))
             tokens += words + ([","] if j < len(drugs) - 1 else ["."])
             tags += drug_tags + ["O"]
-    return Note(tokens, tags, labels, contexts, drug_listed, spans_of(tags))
-
-
-def spans_of(tags: list[str]) -> list[tuple[str, int, int]]:
-    """Entity spans of a BIO sequence the generator wrote (every entity starts with B-)."""
-    spans = []
-    for i, tag in enumerate(tags):
-        if tag.startswith("B-"):
-            end = i + 1
-            while end < len(tags) and tags[end] == f"I-{tag[2:]}":
-                end += 1
-            spans.append((tag[2:], i, end))
-    return spans
+            spans += drug_spans
+    return Note(tokens, tags, labels, contexts, drug_listed, spans)
 
 
 def generate_notes(n: int, seed: int = 0, typo_rate: float = 0.02) -> list[Note]:
