@@ -1,6 +1,7 @@
 """labutils.seizure: the stand-in's schema and difficulty, the reader's clear errors, and the loader's
 choices (real file, no download in FAST mode, fall back with a banner). The real-data test reads the
-shared copy (../shared/data/seizure) and is skipped, saying why, when it is absent."""
+file from the data directory (``LABUTILS_DATA``, default ``data/``) and is skipped, saying why, when
+the file is not there."""
 import zipfile
 from pathlib import Path
 
@@ -8,8 +9,9 @@ import numpy as np
 import pytest
 
 from labutils import seizure as S
+from labutils.config import data_dir
 
-SHARED_ZIP = Path(__file__).resolve().parents[2] / "shared" / "data" / "seizure" / S.ZIP_NAME
+REAL_FILE = S.find_seizure_file(data_dir())
 
 
 @pytest.fixture(scope="module")
@@ -205,7 +207,7 @@ def test_unknown_source():
 
 def test_auto_without_file_or_network_falls_back_loudly(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(S, "FAST", False)
-    monkeypatch.setattr(S, "UCI_URL", "http://127.0.0.1:9/no-server-here.zip")  # fails at once, offline
+    monkeypatch.setattr(S.files, "UCI_URL", "http://127.0.0.1:9/no-server-here.zip")  # fails at once, offline
     data = S.load_seizure("auto", data_dir=tmp_path)
     out = capsys.readouterr().out
     assert data.is_synthetic
@@ -241,10 +243,10 @@ def test_download_is_checked_and_cached(tmp_path, monkeypatch, standin_csv):
     assert S.find_seizure_file(tmp_path / "data") is None
 
 
-@pytest.mark.skipif(not SHARED_ZIP.exists(), reason=f"real data not present at {SHARED_ZIP} (only in the course's shared folder)")
-def test_real_data_from_the_shared_copy(monkeypatch):
+@pytest.mark.skipif(REAL_FILE is None, reason=f"the real file ({S.CSV_NAME} or its zip) is not in {data_dir()}")
+def test_real_data_from_the_data_directory(monkeypatch):
     monkeypatch.setattr(S, "FAST", False)
-    data = S.load_seizure("auto", data_dir=SHARED_ZIP.parent, download=False)
+    data = S.load_seizure("auto", data_dir=REAL_FILE.parent, download=False)
     assert not data.is_synthetic and data.signals.shape == (11500, 178)
     assert np.all(np.bincount(data.labels) == 2300) and len(np.unique(data.recordings)) == 500
     first = np.flatnonzero(data.recordings == "V1.791")
