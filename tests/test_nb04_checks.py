@@ -9,17 +9,14 @@ recordings and takes the first ones, a valid split different from the solution's
 """
 from __future__ import annotations
 
-import inspect
 import math
-import textwrap
 
-import nbformat
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
-from labutils.notebook_code import load_notebook, notebook_path, run_check
+from labutils.notebook_code import execute_with_solutions, load_notebook, run_check, variant_source
 
 NB = "04_seizure_classification"
 
@@ -377,30 +374,12 @@ VARIANTS = {
 }
 
 
-def function_cell(exercise, variant):
-    """A solution cell that defines ``exercise`` as ``variant``."""
-    return f"{textwrap.dedent(inspect.getsource(variant))}\n\n{exercise} = {variant.__name__}\n"
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("which", list(VARIANTS))
-def test_notebook_runs_with_correct_versions(monkeypatch, which):
+def test_notebook_runs_with_correct_versions(which):
     """FAST mode, every exercise replaced by a correct version written differently from the solution
     (among them a grouped_split that draws a different valid split): the notebook runs to the end, so
     every check and every downstream assertion holds for these answers too. Every exercise is used up
     to the last section (grouped_split feeds every experiment), so the whole notebook runs."""
-    from nbclient import NotebookClient
-
-    replacements = {name: function_cell(name, variant) for name, variant in VARIANTS[which].items()}
-    nb = nbformat.read(notebook_path(NB), as_version=4)
-    for cell in nb.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if cell.metadata.get("nbgrader", {}).get("solution") and grade_id in replacements:
-            cell.source = replacements.pop(grade_id)
-    assert not replacements, f"solution cells not found: {sorted(replacements)}"
-    monkeypatch.setenv("LABUTILS_FAST", "1")
-    monkeypatch.setenv("LABUTILS_THREADS", "1")
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    monkeypatch.delenv("LABUTILS_RESULTS", raising=False)
-    NotebookClient(nb, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": str(notebook_path(NB).parent)}}).execute()
+    sources = {name: variant_source(name, variant) for name, variant in VARIANTS[which].items()}
+    execute_with_solutions(NB, sources, timeout=600)

@@ -13,20 +13,17 @@ the whole notebook in FAST mode with each set of correct versions substituted fo
 """
 from __future__ import annotations
 
-import inspect
 import math
-import os
-import textwrap
 from collections import Counter
 
-import nbformat
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
 from labutils.clinical_notes import BACKGROUND_DRUGS, generate_notes
-from labutils.notebook_code import cell_source, load_notebook, notebook_path, run_check
+from labutils.notebook_code import (cell_source, execute_with_solutions, load_notebook, run_check,
+                                    variant_source)
 
 NB = "08_clinical_text"
 
@@ -427,38 +424,13 @@ VARIANTS = {  # two sets of correct versions, pasted into the solution cells
 }
 
 
-def variant_source(name, function):
-    """The version's source, renamed to the exercise's name."""
-    source = textwrap.dedent(inspect.getsource(function))
-    return source.replace(f"def {function.__name__}(", f"def {name}(", 1)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("which", list(VARIANTS))
 def test_notebook_runs_with_correct_versions(which):
     """Every exercise replaced by a correct version written differently, the notebook runs in FAST mode
     through its last section (every section uses an exercise downstream): every assertion holds."""
-    from nbclient import NotebookClient
-
-    notebook = nbformat.read(notebook_path(NB), as_version=4)
-    for cell in notebook.cells:
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if cell.metadata.get("nbgrader", {}).get("solution"):
-            cell.source = variant_source(grade_id, VARIANTS[which][grade_id])
-    end = next(i for i, c in enumerate(notebook.cells) if c.cell_type == "markdown" and c.source.startswith("## Summary"))
-    notebook.cells = notebook.cells[:end]
-    env = {"LABUTILS_FAST": "1", "LABUTILS_THREADS": "1", "MPLBACKEND": "Agg"}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        NotebookClient(notebook, timeout=900, kernel_name="python3",
-                       resources={"metadata": {"path": str(notebook_path(NB).parent)}}).execute()
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    sources = {grade_id: variant_source(grade_id, fn) for grade_id, fn in VARIANTS[which].items()}
+    execute_with_solutions(NB, sources, until="## Summary")
 
 
 # ----------------------------------------------------------------------------- without the hidden tests
