@@ -104,17 +104,18 @@ def test_prediction_window_hides_the_last_months(synth):
 
 
 def test_oracle_beats_counts(task):
-    """The clairvoyant oracle ranks cases better than logistic regression on code counts (all samples, in-sample
-    LR: a generous baseline)."""
-    vocab = build_vocabulary(task.cohort, prefixes=("D_", "RX_", "PX_"))
+    """The clairvoyant oracle ranks test cases better than logistic regression on code counts fitted on the train
+    and validation samples (codes seen in at least 20 of them)."""
+    vocab = build_vocabulary(task.cohort, prefixes=("D_", "RX_", "PX_"), min_count=20)
     x = np.zeros((len(task), len(vocab)))
     for n, visits in enumerate(task.cohort.sequences(vocab)):
         for codes in visits:
             x[n, codes] += 1
     X = np.hstack([np.log1p(x), task.age[:, None] / 10, (task.sex == "M")[:, None]])
-    lr = LogisticRegression(C=0.1, max_iter=2000).fit(X, task.labels)
-    auc_lr = roc_auc_score(task.labels, lr.decision_function(X))
-    auc_oracle = roc_auc_score(task.labels, task.oracle)
+    fit, test = task.split != "test", task.split == "test"
+    lr = LogisticRegression(C=0.1, max_iter=2000).fit(X[fit], task.labels[fit])
+    auc_lr = roc_auc_score(task.labels[test], lr.decision_function(X[test]))
+    auc_oracle = roc_auc_score(task.labels[test], task.oracle[test])
     assert auc_oracle > auc_lr + 0.01, (auc_oracle, auc_lr)
     assert auc_oracle > 0.85
 
@@ -185,18 +186,24 @@ def test_doctor_ai_task(synth):
     parts = pd.Series(dai.split).value_counts()
     assert set(parts.index) == {"train", "val", "test"}
     seqs = dai.cohort.sequences(dai.vocab)
-    onext, ogap = dai.oracle_next, dai.oracle_log_gap
-    assert len(onext) == len(ogap) == len(dai)
-    for seq, p, g in zip(seqs[:50], onext, ogap):
-        assert p.shape == (len(seq) - 1, len(dai.vocab)) and g.shape == (len(seq) - 1,)
-        assert np.all((p >= 0) & (p <= 1)) and np.all(g > 0)
-    # the oracle explains the next visit's groups better than the population rates (log-likelihood per label)
-    y = np.concatenate([multi_hot([s[1:]], len(dai.vocab))[0] for s in seqs])
-    p = np.clip(np.concatenate(onext), 1e-6, 1 - 1e-6)
+    onext, ogap, given_t = dai.oracle_next, dai.oracle_log_gap, dai.oracle_next_given_t
+    test = dai.part("test")
+    assert len(onext) == len(dai) and sorted(ogap) == sorted(given_t) == test.tolist()
+    for i in test:
+        steps = len(seqs[i]) - 1
+        assert onext[i].shape == given_t[i].shape == (steps, len(dai.vocab)) and ogap[i].shape == (steps,)
+        assert np.all((given_t[i] >= 0) & (given_t[i] <= 1 + 1e-6)) and np.all(ogap[i] > 0)
+    # both oracles explain the next visit's groups better than the population rates (log-likelihood per label),
+    # and the clairvoyant one (state AT the next visit) better than the one from the state at t
+    y = np.concatenate([multi_hot([seqs[i][1:]], len(dai.vocab))[0] for i in test])
     rate = np.clip(y.mean(0), 1e-6, 1 - 1e-6)
-    ll_oracle = np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
-    ll_rate = np.mean(y * np.log(rate) + (1 - y) * np.log(1 - rate))
-    assert ll_oracle > ll_rate
-    # and its expected log gap correlates with the observed one
-    gaps = np.log(np.concatenate([np.asarray(g[1:]) for g in dai.cohort.gap_days()]))
-    assert np.corrcoef(gaps, np.concatenate(ogap))[0, 1] > 0.2
+
+    def log_lik(p):
+        p = np.clip(p, 1e-6, 1 - 1e-6)
+        return np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+
+    at_next, at_t = np.concatenate([onext[i] for i in test]), np.concatenate([given_t[i] for i in test])
+    assert log_lik(at_next) > log_lik(at_t) > log_lik(rate)
+    # and the expected log gap correlates with the observed one
+    gaps = np.log(np.concatenate([np.asarray(dai.cohort.gap_days()[i][1:]) for i in test]))
+    assert np.corrcoef(gaps, np.concatenate([ogap[i] for i in test]))[0, 1] > 0.2

@@ -26,7 +26,8 @@ import pandas as pd
 
 from .codes import is_hf_code
 from .cohort import EHRCohort, patient_split, SPLITS
-from .generator import DAYS_PER_MONTH, SyntheticEHR
+from .generator import SyntheticEHR
+from .parameters import DAYS_PER_MONTH
 from .oracle import hf_likelihood_ratio
 
 DAYS_PER_YEAR = 365.25

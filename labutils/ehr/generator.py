@@ -1,201 +1,33 @@
-"""A synthetic EHR cohort whose ground truth is known (described in docs/ehr-data.md, section 4).
+"""The simulation behind the synthetic EHR cohort (mechanisms and parameters: ``docs/ehr-generator.md``).
 
-Every patient follows a monthly Markov chain of latent clinical states:
+A patient lives on a monthly grid. Their latent state has five parts, each simulated here:
 
-- five chronic conditions (hypertension, diabetes, coronary artery disease, atrial fibrillation, chronic kidney
-  disease), absorbing;
-- myocardial infarction status: none / recent (mean 3 months) / old;
-- heart-failure stage: A (at risk) / B (structural disease) / HF (absorbing);
-- a transient congestion episode E (mean 2 months).
+1. the **heart-failure chain** (``step``): chronic conditions, MI status, HF stage, a transient congestion state;
+2. **care pathways** (``draw_pathways``): treatment lines that start with a diagnosis and escalate later;
+3. **acute episodes** (``draw_episodes``): conditions that start, last some months, and end with a follow-up;
+4. **acquired conditions** (``draw_acquired``): complications of long-standing disease, sequels of a work-up;
+5. **visits** (``visit_rate``) and the **codes** of each visit (``emit``), by a noisy-OR over the state.
 
-Each month the patient visits with a probability that grows with illness; the month of HF onset always has a visit
-(the diagnosis). A visit emits codes by a noisy-OR over the active conditions (``p_c(s)``), plus 0-2 acute "visit
-reasons" drawn from the patient's own propensities over ~350 episodic conditions (a Zipf tail). Diagnoses are full
-dotted ICD-9 codes (``D_428.0``) drawn from per-group sub-code distributions, so 3-digit grouping loses nothing.
-
-``order_effects=False`` switches off the mechanisms that make the ORDER of visits informative: the
-congestion episode no longer raises the HF hazard, shows no codes and brings no visits; a recent MI raises the HF
-hazard no more than an old one; acute reasons no longer co-emit the HF symptom codes 786/782/780. The HF intercept
-is re-calibrated so that HF incidence stays about the same.
-
-Everything is vectorised over patients and driven by one ``numpy.random.Generator(seed)``.
+``generate_cohort`` runs them in that order from one ``numpy.random.Generator(seed)``; the parameters come from
+``labutils.ehr.parameters.default_params``. The latent truth is kept (``SyntheticEHR.truth``) for the oracles.
 """
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from .codebook import codebook
 from .cohort import EHRCohort
+from .parameters import (CHRONIC, DAYS_PER_MONTH, EVENTS, MI_NONE, MI_OLD, MI_RECENT, PARENTS, STAGE_A,  # noqa: F401
+                         STAGE_B, STAGE_HF, STATE_FEATURES, STATIC_FEATURES, default_params)
 
-CHRONIC = ("HTN", "DM", "CAD", "AF", "CKD")
-STATIC_FEATURES = ("age10", "male", "obese", "lipid")
-STATE_FEATURES = ("HTN", "DM", "CAD", "AF", "CKD", "B", "MIr", "MIo", "E")
-EVENTS = ("HTN", "DM", "CAD", "AF", "CKD", "MI", "E", "AB", "HF")  # monthly onset hazards
-MI_NONE, MI_RECENT, MI_OLD = 0, 1, 2
-STAGE_A, STAGE_B, STAGE_HF = 0, 1, 2
-DAYS_PER_MONTH = 30.44
-START_DATE = "2010-01-01"
-
-# Emission parents: features of a visit's latent state that can cause a code.
-PARENTS = ("HTN", "DM", "CAD", "AF", "CKD", "obese", "lipid", "MIr", "MIo", "B", "E", "HF",
-           "HTN&HF", "HTN&B", "DM&~CKD", "DM&CKD")
-
-# ---------------------------------------------------------------------------------------------- parameters
-_HAZARDS = {  # log monthly hazard = b0 + sum coef * feature
-    "HTN": {"b0": -5.6, "age10": .4, "obese": .6, "DM": .4, "CKD": .4},
-    "DM": {"b0": -6.9, "age10": .2, "obese": 1.0, "HTN": .3},
-    "CAD": {"b0": -7.0, "age10": .5, "male": .4, "lipid": .6, "HTN": .5, "DM": .6, "CKD": .4},
-    "AF": {"b0": -7.5, "age10": .8, "obese": .3, "HTN": .5, "B": .7, "MIr": .7},
-    "CKD": {"b0": -7.0, "age10": .6, "HTN": .6, "DM": .8},
-    "MI": {"b0": -8.0, "age10": .3, "male": .3, "DM": .3, "CAD": 2.3, "MIo": .5},
-    "E": {"b0": -5.6, "age10": .3, "HTN": .3, "DM": .2, "CAD": .3, "AF": .6, "CKD": .4, "B": 2.5},
-    "AB": {"b0": -6.6, "age10": .5, "obese": .4, "HTN": .6, "DM": .5, "CAD": .6, "AF": .7, "CKD": .5,
-           "MIr": 1.8, "MIo": .5},
-    "HF": {"b0": -9.4, "age10": .5, "male": .2, "obese": .3, "HTN": .3, "DM": .4, "CAD": .4, "AF": .8, "CKD": .6,
-           "B": 1.8, "MIr": 2.8, "MIo": .4, "E": 3.2},
-}
-_BASELINE = {  # logistic prevalence at month 0
-    "HTN": {"b0": -.5, "age10": .6, "obese": .6},
-    "DM": {"b0": -2.0, "age10": .3, "obese": .9},
-    "CAD": {"b0": -2.6, "age10": .6, "male": .5, "HTN": .5, "DM": .5, "lipid": .4},
-    "AF": {"b0": -3.5, "age10": .8, "HTN": .4},
-    "CKD": {"b0": -3.0, "age10": .6, "DM": .7, "HTN": .6},
-    "B": {"b0": -3.0, "age10": .5, "HTN": .5, "CAD": .5, "AF": .5},
-}
-
-# Core codes: parents with their probabilities, a leak, and (for diagnoses) the sub-code distribution.
-_CORE = {
-    "D_401": ({"HTN": .75}, .005, {"401.9": .85, "401.1": .10, "401.0": .05}),
-    "D_250": ({"DM": .75}, .003, {"250.00": .6, "250.02": .2, "250.01": .2}),  # 250.40 when CKD (below)
-    "D_414": ({"CAD": .55}, .005, {"414.01": .8, "414.00": .2}),
-    "D_427": ({"AF": .65}, .005, {"427.31": 1.0}),
-    "D_585": ({"CKD": .5}, .002, {"585.3": .5, "585.4": .2, "585.9": .3}),
-    "D_278": ({"obese": .25}, .005, {"278.00": .7, "278.01": .3}),
-    "D_272": ({"lipid": .4}, .01, {"272.4": .6, "272.0": .4}),
-    "D_410": ({"MIr": .85}, 0.0, {"410.71": .5, "410.91": .3, "410.41": .2}),
-    "D_412": ({"MIo": .2}, 0.0, {"412": 1.0}),
-    "D_786": ({"B": .12, "E": .6, "HF": .5}, .01, {"786.05": .5, "786.2": .3, "786.50": .2}),
-    "D_782": ({"B": .10, "E": .5, "HF": .4}, .01, {"782.3": .8, "782.1": .2}),
-    "D_780": ({"B": .08, "E": .3, "HF": .3}, .02, {"780.79": .6, "780.4": .4}),
-    "D_428": ({"HF": .9}, 0.0, {"428.0": .6, "428.22": .1, "428.32": .1, "428.9": .2}),
-    "D_402": ({"HTN&HF": .3, "HTN&B": .1}, 0.0, {"402.90": .7, "402.10": .3}),  # 402.91 when HF (below)
-    "RX_ACEI": ({"HTN": .4, "DM": .15, "CKD": .15, "HF": .6, "B": .1}, 0.0, None),
-    "RX_THIAZ": ({"HTN": .2}, 0.0, None),
-    "RX_CCB": ({"HTN": .15}, 0.0, None),
-    "RX_BB": ({"HTN": .1, "CAD": .3, "AF": .35, "MIr": .8, "MIo": .4, "HF": .5}, 0.0, None),
-    "RX_LOOP": ({"B": .05, "E": .5, "HF": .8, "CKD": .1}, 0.0, None),
-    "RX_METF": ({"DM&~CKD": .5, "DM&CKD": .25}, 0.0, None),
-    "RX_INSUL": ({"DM&~CKD": .12, "DM&CKD": .3}, 0.0, None),
-    "RX_STATIN": ({"CAD": .5, "DM": .25, "lipid": .35, "MIo": .7}, 0.0, None),
-    "RX_ASA": ({"CAD": .35, "MIr": .9, "MIo": .5}, .01, None),
-    "RX_NITRATE": ({"CAD": .1, "MIr": .4}, 0.0, None),
-    "RX_ANTICOAG": ({"AF": .5}, 0.0, None),
-    "RX_DIGOX": ({"AF": .08, "HF": .2}, 0.0, None),
-    "PX_93000": ({"AF": .3, "CAD": .12, "MIr": .8, "B": .08}, .04, None),
-    "PX_93306": ({"B": .12, "E": .2, "AF": .1, "MIr": .6, "HF": .4}, .005, None),
-    "PX_83036": ({"DM": .45}, .01, None),
-    "PX_80061": ({"CAD": .15, "DM": .15, "lipid": .15}, .04, None),
-    "PX_80048": ({"CKD": .4, "DM": .1, "HF": .4, "HTN": .05}, .05, None),
-    "PX_93458": ({"MIr": .4, "CAD": .02}, 0.0, None),
-    "PX_83880": ({"B": .05, "E": .3, "HF": .5}, .003, None),
-}
-_SUB_CKD_250 = {"250.40": .5, "250.00": .3, "250.02": .1, "250.01": .1}
-_SUB_HF_402 = {"402.91": 1.0}
-
-# Named acute visit reasons: (group, weight, sub-codes, co-emitted codes). 786/782/780 co-emission = explaining away.
-_ACUTE = [
-    ("465", .15, {"465.9": 1.0}, {"D_786": .5}),
-    ("466", .07, {"466.0": 1.0}, {"D_786": .8, "RX_ABX": .7}),
-    ("486", .03, {"486": 1.0}, {"D_786": .8, "D_780": .3, "PX_71046": .8, "RX_ABX": .9}),
-    ("682", .03, {"682.6": .6, "682.7": .4}, {"D_782": .7, "RX_ABX": .8}),
-    ("493", .03, {"493.90": .7, "493.92": .3}, {"D_786": .5, "RX_SABA": .6}),
-    ("496", .03, {"496": 1.0}, {"D_786": .5, "RX_SABA": .5}),
-    ("599", .05, {"599.0": 1.0}, {"RX_ABX": .7}),
-    ("724", .05, {"724.2": .7, "724.5": .3}, {"RX_NSAID": .5}),
-    ("719", .05, {"719.46": .6, "719.41": .4}, {"RX_NSAID": .5}),
-    ("692", .03, {"692.9": 1.0}, {}),
-    ("530", .04, {"530.81": 1.0}, {"RX_PPI": .6}),
-    ("787", .03, {"787.01": .5, "787.91": .5}, {}),
-    ("784", .03, {"784.0": 1.0}, {}),
-    ("V70", .06, {"V70.0": 1.0}, {}),
-    ("V04", .04, {"V04.81": 1.0}, {"PX_90658": .8}),
-    ("311", .03, {"311": 1.0}, {"RX_SSRI": .5}),
-    ("300", .03, {"300.00": 1.0}, {}),
-    ("477", .03, {"477.9": 1.0}, {}),
-    ("366", .02, {"366.9": 1.0}, {}),
-    ("729", .03, {"729.5": .6, "729.1": .4}, {}),
-]
-_SYMPTOM_CODES = ("D_786", "D_782", "D_780")
-_N_TAIL, _TAIL_MASS, _TAIL_ZIPF = 330, 0.5, 1.0
+NEVER = 10 ** 6  # the month of something that does not happen
+ACQUIRED_NAMES = ("retinopathy", "neuropathy", "stroke", "asthma", "COPD")
 
 
-def _tail_groups() -> list:
-    """The Zipf tail of acute reasons: fixed (seed-independent) 3-digit groups with 1-4 dotted sub-codes."""
-    rng = np.random.default_rng(2017)  # structure only: the same names for every cohort seed and hospital
-    used = {g[2:] for g in _CORE if g.startswith("D_")} | {a[0] for a in _ACUTE} | {"398", "404"}
-    candidates = [f"{i:03d}" for i in list(range(1, 390)) + list(range(460, 780)) + list(range(790, 1000))]
-    candidates += [f"V{i:02d}" for i in range(1, 90)]
-    candidates = [c for c in candidates if c not in used]
-    chosen = rng.choice(candidates, size=_N_TAIL, replace=False)
-    weights = 1.0 / np.arange(1, _N_TAIL + 1) ** _TAIL_ZIPF
-    weights = _TAIL_MASS * weights / weights.sum()
-    tail = []
-    for group, w in zip(chosen, weights):
-        n_sub = int(rng.integers(1, 5))
-        digits = rng.choice(10, size=n_sub, replace=False)
-        probs = rng.dirichlet(np.full(n_sub, 2.0))
-        tail.append((str(group), float(w), {f"{group}.{d}": float(p) for d, p in zip(digits, probs)}, {}))
-    return tail
-
-
-def default_params(order_effects: bool = True, hospital: str = "A", months: int = 72) -> dict:
-    """All generator parameters as a plain (JSON-able) dict; ``generate_cohort(..., params=...)`` accepts edits."""
-    hazards = copy.deepcopy(_HAZARDS)
-    # Calibration: drugs and procedures at 0.5x the probabilities of the _CORE table bring a visit to ~3.5 codes
-    # (Choi et al. 2016: 3.22); at full strength a visit had about 6.3.
-    core = {c: {"parents": {f: (p if c.startswith("D_") else RX_PX_SCALE * p) for f, p in parents.items()},
-                "leak": leak, "sub": (dict(sub) if sub else None)}
-            for c, (parents, leak, sub) in _CORE.items()}
-    acute = [{"group": g, "weight": w, "sub": dict(sub), "co": dict(co)} for g, w, sub, co in _ACUTE + _tail_groups()]
-    visit = {"rate": .28, "chronic": .15, "MIr": 1.5, "B": .3, "E": 1.2, "HF": .9}
-    if not order_effects:
-        hf = hazards["HF"]
-        hf["E"] = 0.0
-        hf["MIr"] = hf["MIo"]
-        hf["b0"] += HF_B0_SHIFT_OFF  # keeps HF incidence close to the order_effects=True value
-        for spec in core.values():
-            spec["parents"].pop("E", None)
-        visit["E"] = 0.0
-        for reason in acute:
-            for code in _SYMPTOM_CODES:
-                reason["co"].pop(code, None)
-    if hospital == "B":  # transfer learning: another coding culture, same diseases and code names
-        visit["rate"] *= 1.3
-        for name, spec in core.items():
-            spec["leak"] = min(2.0 * spec["leak"], 0.5)
-            if name.startswith("D_"):
-                spec["parents"] = {f: .7 * p for f, p in spec["parents"].items()}
-    elif hospital != "A":
-        raise ValueError(f"hospital must be 'A' or 'B', got {hospital!r}.")
-    return {
-        "months": int(months), "order_effects": bool(order_effects), "hospital": hospital,
-        "start_date": START_DATE, "age0": [40.0, 75.0], "p_male": .5, "p_obese": .3, "p_lipid": .4,
-        "baseline": copy.deepcopy(_BASELINE), "p_mi_old_if_cad": .25,
-        "hazards": hazards, "mi_recovery_rate": 1 / 3, "episode_end_rate": 1 / 2,
-        "visit": visit, "core": core,
-        "acute": {"reasons": acute, "n_max": 2, "p": .3, "concentration": 5.0},
-        "sub_if_ckd": {"D_250": dict(_SUB_CKD_250)}, "sub_if_hf": {"D_402": dict(_SUB_HF_402)},
-    }
-
-
-RX_PX_SCALE = 0.5
-HF_B0_SHIFT_OFF = 1.35  # measured: with it, 5-year HF incidence without order effects matches the default
-
-
-# ---------------------------------------------------------------------------------------------- the chain
+# ---------------------------------------------------------------------------------------------- 1. the HF chain
 def _coef_matrix(table: dict, rows: tuple, cols: tuple) -> np.ndarray:
     return np.array([[table[c].get(r, 0.0) for c in cols] for r in rows], dtype=np.float64)
 
@@ -208,19 +40,18 @@ def hazard_arrays(params: dict) -> dict:
             "state": _coef_matrix(hz, STATE_FEATURES, EVENTS)}
 
 
-def state_features(chronic, mi, stage, episode) -> np.ndarray:
-    """(..., 9) float features HTN, DM, CAD, AF, CKD, B, MIr, MIo, E of latent states (any leading shape)."""
+def state_features(chronic, mi, stage, congestion) -> np.ndarray:
+    """(..., 9) float features HTN, DM, CAD, AF, CKD, B, MIr, MIo, E of chain states (any leading shape)."""
     chronic = np.asarray(chronic)
-    shape = np.broadcast_shapes(chronic.shape[:-1], np.shape(mi), np.shape(stage), np.shape(episode))
+    shape = np.broadcast_shapes(chronic.shape[:-1], np.shape(mi), np.shape(stage), np.shape(congestion))
     cols = [np.asarray(stage) == STAGE_B, np.asarray(mi) == MI_RECENT, np.asarray(mi) == MI_OLD,
-            np.asarray(episode) == 1]
+            np.asarray(congestion) == 1]
     return np.concatenate([np.broadcast_to(chronic, shape + (5,)).astype(np.float64),
                            np.stack([np.broadcast_to(c, shape) for c in cols], axis=-1)], axis=-1)
 
 
 def static_features(age0, male, obese, lipid, month) -> np.ndarray:
-    """(n, 4) static features at ``month`` (scalar or (n,)): age10 = (age - 60) / 10, where the age grows by one
-    year every 12 months of follow-up (so hazards change once a year, which keeps the oracles cheap)."""
+    """(n, 4) static features at ``month``: age10 = (age - 60) / 10, the age growing by a year every 12 months."""
     age = np.asarray(age0, dtype=np.float64) + np.floor_divide(np.asarray(month), 12)
     return np.stack([(age - 60.0) / 10.0, np.asarray(male, float), np.asarray(obese, float),
                      np.asarray(lipid, float)], axis=-1)
@@ -232,139 +63,284 @@ def event_probs(static: np.ndarray, state: np.ndarray, coefs: dict) -> np.ndarra
     return -np.expm1(-np.exp(eta))
 
 
-def step(chronic, mi, stage, episode, static, params, rng, coefs=None):
-    """One month of the chain for a batch of patients; returns new (chronic, mi, stage, episode, hf_onset mask).
+def step(chronic, mi, stage, congestion, static, params, rng, coefs=None):
+    """One month of the HF chain for a batch of patients; returns new (chronic, mi, stage, congestion, HF onset).
 
-    Every component is drawn independently given the previous state; an HF onset clears the episode.
+    Every component is drawn independently given the previous state; an HF onset ends the congestion state.
     """
     coefs = coefs or hazard_arrays(params)
-    p = event_probs(static, state_features(chronic, mi, stage, episode), coefs)
+    p = event_probs(static, state_features(chronic, mi, stage, congestion), coefs)
     u = rng.random((len(stage), len(EVENTS) + 2))
     new_chronic = chronic | (u[:, :5] < p[:, :5]).astype(chronic.dtype)
-    p_rec = -np.expm1(-params["mi_recovery_rate"])
-    new_mi = np.where(mi == MI_RECENT, np.where(u[:, 5] < p_rec, MI_OLD, MI_RECENT),
+    p_recover = -np.expm1(-params["mi_recovery_rate"])
+    new_mi = np.where(mi == MI_RECENT, np.where(u[:, 5] < p_recover, MI_OLD, MI_RECENT),
                       np.where(u[:, 5] < p[:, 5], MI_RECENT, mi)).astype(mi.dtype)
     onset = (stage != STAGE_HF) & (u[:, 8] < p[:, 8])
     to_b = (stage == STAGE_A) & ~onset & (u[:, 7] < p[:, 7])
     new_stage = np.where(onset, STAGE_HF, np.where(to_b, STAGE_B, stage)).astype(stage.dtype)
-    p_end = -np.expm1(-params["episode_end_rate"])
-    new_ep = np.where(episode == 1, u[:, 9] >= p_end, u[:, 6] < p[:, 6]) & (new_stage != STAGE_HF)
-    return new_chronic, new_mi, new_stage, new_ep.astype(episode.dtype), onset
+    p_end = -np.expm1(-params["congestion_end_rate"])
+    new_congestion = np.where(congestion == 1, u[:, 9] >= p_end, u[:, 6] < p[:, 6]) & (new_stage != STAGE_HF)
+    return new_chronic, new_mi, new_stage, new_congestion.astype(congestion.dtype), onset
 
 
-def visit_probs(chronic, mi, stage, episode, params) -> np.ndarray:
-    """Probability of a visit in a month, from that month's latent state (HF onset months are forced elsewhere)."""
+def _logistic(table: dict, feats: dict, n: int) -> np.ndarray:
+    eta = np.full(n, table["b0"], dtype=np.float64)
+    for k, coef in table.items():
+        if k != "b0":
+            eta += coef * feats[k]
+    return 1.0 / (1.0 + np.exp(-eta))
+
+
+def draw_baseline(n: int, params: dict, rng) -> dict:
+    """Baseline covariates and the month-0 chain state."""
+    lo, hi = params["age0"]
+    age0 = rng.uniform(lo, hi, n)
+    male, obese, lipid = (rng.random((3, n)) < np.array([[params["p_male"]], [params["p_obese"]],
+                                                        [params["p_lipid"]]])).astype(np.int8)
+    feats = {"age10": (age0 - 60) / 10, "male": male, "obese": obese, "lipid": lipid}
+    chronic = np.zeros((n, 5), np.int8)
+    for k, name in enumerate(CHRONIC):
+        chronic[:, k] = rng.random(n) < _logistic(params["baseline"][name], feats, n)
+        feats[name] = chronic[:, k]
+    mi = np.where(chronic[:, 2].astype(bool) & (rng.random(n) < params["p_mi_old_if_cad"]), MI_OLD, MI_NONE)
+    stage = (rng.random(n) < _logistic(params["baseline"]["B"], feats, n)).astype(np.int8)
+    return {"age0": age0, "male": male, "obese": obese, "lipid": lipid, "chronic0": chronic,
+            "mi0": mi.astype(np.int8), "stage0": stage}
+
+
+def run_chain(base: dict, params: dict, rng) -> dict:
+    """The HF chain over all months: chronic (n, M, 5), mi, stage, congestion (n, M) and hf_onset_month (n,)."""
+    M, n = params["months"], len(base["age0"])
+    coefs = hazard_arrays(params)
+    chronic, mi, stage = base["chronic0"].copy(), base["mi0"].copy(), base["stage0"].copy()
+    congestion = np.zeros(n, np.int8)
+    out = {"chronic": np.zeros((n, M, 5), np.int8), "mi": np.zeros((n, M), np.int8),
+           "stage": np.zeros((n, M), np.int8), "congestion": np.zeros((n, M), np.int8)}
+    hf_onset = np.full(n, -1, np.int64)
+    for m in range(M):
+        if m > 0:
+            static = static_features(base["age0"], base["male"], base["obese"], base["lipid"], m - 1)
+            chronic, mi, stage, congestion, onset = step(chronic, mi, stage, congestion, static, params, rng, coefs)
+            hf_onset[onset] = m
+        out["chronic"][:, m], out["mi"][:, m], out["stage"][:, m], out["congestion"][:, m] = \
+            chronic, mi, stage, congestion
+    out["hf_onset_month"] = hf_onset
+    return out
+
+
+def chronic_onset_months(chronic: np.ndarray, params: dict, rng) -> np.ndarray:
+    """(n, 5) month each chronic condition began: negative (U(lo, hi) months before) if present at month 0."""
+    n, M, _ = chronic.shape
+    ever = chronic[:, -1].astype(bool)
+    first = np.where(ever, np.argmax(chronic, axis=1), NEVER)
+    lo, hi = params["prevalent_duration_months"]
+    before = -rng.integers(lo, hi + 1, size=(n, 5))
+    return np.where(chronic[:, 0] == 1, before, first).astype(np.int64)
+
+
+def _geometric_after(first_month, hazard, rng) -> np.ndarray:
+    """The first month >= first_month in which an event of monthly probability 1 - exp(-hazard) happens."""
+    p = np.clip(-np.expm1(-np.asarray(hazard, dtype=np.float64)), 1e-12, 1.0)
+    return np.asarray(first_month, dtype=np.int64) + rng.geometric(np.broadcast_to(p, np.shape(first_month))) - 1
+
+
+# ---------------------------------------------------------------------------------------------- 2. care pathways
+def draw_pathways(onset: np.ndarray, params: dict, rng) -> dict:
+    """Escalation months of the DM and HTN treatment lines (NEVER without the disease) and AF anticoagulation."""
+    M, order = params["months"], params["order_effects"]
+    out = {}
+    for name, column in (("DM", 1), ("HTN", 0)):
+        spec = params["pathways"][name]
+        month = _geometric_after(onset[:, column] + spec["delay"], spec["hazard"], rng)
+        if not order:  # the second line from the diagnosis on, in those who would reach it by the end
+            month = np.where(month < M, onset[:, column], NEVER)
+        out[f"{name.lower()}_escalation"] = np.where(onset[:, column] < NEVER, month, NEVER)
+    out["anticoagulated"] = rng.random(len(onset)) < params["pathways"]["AF"]["p_anticoagulant"]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- 3. acute episodes
+def episode_hazards(n: int, params: dict, rng) -> np.ndarray:
+    """(n, kinds) monthly onset hazards: a patient's overall rate (gamma) times their propensities (Dirichlet)."""
+    spec = params["episode_onset"]
+    weights = np.array([e["weight"] for e in params["episodes"]])
+    weights = weights / weights.sum()
+    rate = rng.gamma(spec["rate_shape"], spec["rate"] / spec["rate_shape"], n)
+    g = rng.standard_gamma(spec["concentration"] * weights, size=(n, len(weights)))
+    g[g.sum(1) == 0, 0] = 1.0
+    return (rate[:, None] * g / g.sum(1, keepdims=True)).astype(np.float64)
+
+
+def draw_episodes(hazard: np.ndarray, params: dict, rng) -> dict:
+    """Every episode: arrays patient, kind, start, end (the last active month), sorted by patient then start.
+
+    Per (patient, kind) a three-state chain: inactive -> active with p = 1 - exp(-hazard) a month; an active
+    episode ends with p = 1 / mean_months a month (a geometric duration); the month after it ends is its
+    follow-up month (if ``follow_up``), from which a new episode may start the month after.
+    """
+    M = params["months"]
+    n, R = hazard.shape
+    p_start = np.clip(-np.expm1(-hazard.ravel()), 1e-12, 1.0)
+    p_end = 1.0 / np.array([max(e["mean_months"], 1.0) for e in params["episodes"]])
+    rest = 1 if params["episode_coding"]["follow_up"] else 0
+    pair = np.arange(n * R)
+    start = rng.geometric(p_start) - 1
+    keep = start < M
+    pair, start = pair[keep], start[keep]
+    found = []
+    while len(pair):
+        end = start + rng.geometric(p_end[pair % R]) - 1
+        found.append((pair, start, end))
+        start = end + rest + rng.geometric(p_start[pair])
+        keep = start < M
+        pair, start = pair[keep], start[keep]
+    if found:
+        pair, start, end = (np.concatenate(x) for x in zip(*found))
+    else:
+        pair = start = end = np.zeros(0, np.int64)
+    order = np.lexsort((start, pair // R))
+    return {"patient": (pair // R)[order], "kind": (pair % R)[order], "start": start[order],
+            "end": np.minimum(end[order], NEVER)}
+
+
+def _episode_offsets(episodes: dict, n: int) -> np.ndarray:
+    return np.searchsorted(episodes["patient"], np.arange(n + 1))
+
+
+def episode_status(truth: dict, patients, months):
+    """Episodes active, or in their follow-up month, at (patient, month) rows: (row, kind, is_follow_up)."""
+    patients, months = np.asarray(patients), np.asarray(months)
+    ep, offsets = truth["episodes"], truth["episode_offsets"]
+    counts = offsets[patients + 1] - offsets[patients]
+    row = np.repeat(np.arange(len(patients)), counts)
+    idx = np.repeat(offsets[patients] - np.cumsum(counts) + counts, counts) + np.arange(len(row))
+    m, start, end = months[row], ep["start"][idx], ep["end"][idx]
+    active = (start <= m) & (m <= end)
+    follow = (m == end + 1) & truth["follow_up"]
+    sel = active | follow
+    return row[sel], ep["kind"][idx][sel], follow[sel]
+
+
+# ---------------------------------------------------------------------------------------------- 4. acquired
+def draw_acquired(onset: np.ndarray, pathways: dict, episodes: dict, params: dict, rng) -> np.ndarray:
+    """(n, 5) onset months of retinopathy, neuropathy, stroke, asthma, COPD (NEVER if not acquired)."""
+    M, order, n = params["months"], params["order_effects"], len(onset)
+    spec = params["acquired"]
+    out = np.full((n, len(ACQUIRED_NAMES)), NEVER, np.int64)
+    parent_onset = np.full((n, len(ACQUIRED_NAMES)), NEVER, np.int64)
+    for j, name in enumerate(("retinopathy", "neuropathy", "stroke")):
+        parent, delay, hazard = spec[name]["after"]
+        start = onset[:, CHRONIC.index(parent)]
+        if name == "stroke":
+            hazard = hazard * np.where(pathways["anticoagulated"], spec["stroke"]["anticoagulant_factor"], 1.0)
+        month = _geometric_after(start + delay, hazard, rng)
+        out[:, j] = np.where(start < NEVER, month, NEVER)
+        parent_onset[:, j] = start
+    kinds = {e["group"]: r for r, e in enumerate(params["episodes"])}
+    u = rng.random(len(episodes["kind"]))
+    low = 0.0
+    for j, name in ((3, "asthma"), (4, "COPD")):  # the outcomes of one work-up exclude each other
+        group, p = spec[name]["from_episode"]
+        hit = (episodes["kind"] == kinds[group]) & (u >= low) & (u < low + p)
+        low += p
+        np.minimum.at(out[:, j], episodes["patient"][hit], episodes["end"][hit] + 1)
+        parent_onset[:, j] = -1
+    if not order:  # present from the parent's onset (or from the start) in those who acquire it by the end
+        out = np.where(out < M, parent_onset, NEVER)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- 5. visits, codes
+def cardiac_visit_rate(chronic, mi, stage, congestion, params) -> np.ndarray:
+    """The part of the monthly visit rate that comes from the HF chain: rate * exp(linear terms)."""
     v = params["visit"]
     log_rho = (np.log(v["rate"]) + v["chronic"] * np.asarray(chronic).sum(-1) + v["MIr"] * (np.asarray(mi) == MI_RECENT)
-               + v["B"] * (np.asarray(stage) == STAGE_B) + v["E"] * (np.asarray(episode) == 1)
+               + v["B"] * (np.asarray(stage) == STAGE_B) + v["E"] * (np.asarray(congestion) == 1)
                + v["HF"] * (np.asarray(stage) == STAGE_HF))
-    return -np.expm1(-np.exp(log_rho))
+    return np.exp(log_rho)
 
 
-def parent_features(chronic, mi, stage, episode, obese, lipid) -> np.ndarray:
-    """(..., len(PARENTS)) 0/1 emission parents of latent states."""
-    c = np.asarray(chronic).astype(bool)
-    htn, dm, ckd = c[..., 0], c[..., 1], c[..., 4]
-    hf, b = np.asarray(stage) == STAGE_HF, np.asarray(stage) == STAGE_B
-    cols = [htn, dm, c[..., 2], c[..., 3], ckd, np.asarray(obese, bool), np.asarray(lipid, bool),
-            np.asarray(mi) == MI_RECENT, np.asarray(mi) == MI_OLD, b, np.asarray(episode) == 1, hf,
-            htn & hf, htn & b, dm & ~ckd, dm & ckd]
-    return np.stack([np.broadcast_to(x, hf.shape) for x in cols], axis=-1).astype(np.float64)
+def new_stroke(truth: dict, patients, months, params) -> np.ndarray:
+    """True in the first ``new_months`` months after a stroke."""
+    onset = truth["acquired_onset"][np.asarray(patients), ACQUIRED_NAMES.index("stroke")]
+    m = np.asarray(months)
+    return (onset <= m) & (m < onset + params["acquired"]["stroke"]["new_months"])
 
 
-# ---------------------------------------------------------------------------------------------- codes
-class CodeBook:
-    """Integer layout of all codes the generator can emit, derived from ``params`` (cached per params object)."""
-
-    def __init__(self, params: dict):
-        core, reasons = params["core"], params["acute"]["reasons"]
-        names = list(core)
-        for r in reasons:
-            names.append("D_" + r["group"])
-            names.extend(c for c in r["co"] if c not in names)
-        self.names = list(dict.fromkeys(names))  # group-level names (D_ 3-digit groups, RX_, PX_)
-        self.index = {n: i for i, n in enumerate(self.names)}
-        K, F, R = len(self.names), len(PARENTS), len(reasons)
-        self.leak = np.zeros(K)
-        self.parent_p = np.zeros((F, K))
-        for name, spec in core.items():
-            k = self.index[name]
-            self.leak[k] = spec["leak"]
-            for f, p in spec["parents"].items():
-                self.parent_p[PARENTS.index(f), k] = p
-        self.reason_p = np.zeros((R, K))  # P(code | reason)
-        for r, reason in enumerate(reasons):
-            self.reason_p[r, self.index["D_" + reason["group"]]] = 1.0
-            for c, p in reason["co"].items():
-                self.reason_p[r, self.index[c]] = p
-        nz = [np.flatnonzero(row) for row in self.reason_p]  # sparse copy of reason_p
-        self.entry_count = np.array([len(z) for z in nz])
-        self.entry_start = np.concatenate([[0], np.cumsum(self.entry_count)[:-1]])
-        self.entry_code = np.concatenate(nz)
-        self.entry_p = np.concatenate([row[z] for row, z in zip(self.reason_p, nz)])
-        self.n_core = len(core)
-        self.kind = np.array([0 if n.startswith("D_") else 1 if n.startswith(("PX_", "P_")) else 2 for n in self.names])
-        self.weights = np.array([r["weight"] for r in reasons])
-        self.weights = self.weights / self.weights.sum()
-        # sub-codes: flat arrays with per-group offsets; groups without sub-codes emit their own name
-        subs = {name: spec["sub"] for name, spec in core.items() if spec["sub"]}
-        subs.update({"D_" + r["group"]: r["sub"] for r in reasons})
-        self.sub_tables = {}
-        for key, alt in (("default", {}), ("ckd", params.get("sub_if_ckd", {})), ("hf", params.get("sub_if_hf", {}))):
-            table = dict(subs, **alt)
-            self.sub_tables[key] = self._flatten(table)
-        self.hf_code = self.index["D_428"]
-
-    def _flatten(self, table: dict):
-        names, cum, start, count = [], [], np.zeros(len(self.names), int), np.zeros(len(self.names), int)
-        for k, group in enumerate(self.names):
-            start[k] = len(names)
-            if group in table:
-                w = np.array(list(table[group].values()), dtype=float)
-                names.extend("D_" + s for s in table[group])
-                cum.extend(np.cumsum(w / w.sum()))
-                count[k] = len(w)
-            else:
-                names.append(group)
-                cum.append(1.0)
-                count[k] = 1
-        cum = np.array(cum)
-        cum[start + count - 1] = 1.0 + 1e-9  # guard against round-off at the end of each group
-        return np.array(names, dtype=object), cum, start, count
-
-    def draw_subcodes(self, groups: np.ndarray, variant: np.ndarray, rng) -> np.ndarray:
-        """Full code names for emitted group indices; ``variant`` 0 default / 1 CKD / 2 HF picks the table."""
-        out = np.empty(len(groups), dtype=object)
-        u = rng.random(len(groups))
-        for v, key in enumerate(("default", "ckd", "hf")):
-            sel = variant == v
-            if not sel.any():
-                continue
-            names, cum, start, count = self.sub_tables[key]
-            g = groups[sel]
-            # groups' cumulative weights shifted by the group index form one increasing array
-            owner = np.repeat(np.arange(len(start)), count)
-            pos = np.searchsorted(cum + owner, g + u[sel])
-            out[sel] = names[np.clip(pos, start[g], start[g] + count[g] - 1)]
-        return out
-
-    def reason_entries(self, reasons: np.ndarray):
-        """(row into ``reasons``, code index, probability) of every code each drawn reason may emit."""
-        counts = self.entry_count[reasons]
-        row = np.repeat(np.arange(len(reasons)), counts)
-        first = np.repeat(self.entry_start[reasons] - np.cumsum(counts) + counts, counts)
-        flat = first + np.arange(len(row))
-        return row, self.entry_code[flat], self.entry_p[flat]
+def visit_rate(truth: dict, params: dict) -> np.ndarray:
+    """(n, M) monthly visit rate: the chain's part + new stroke + active episodes + follow-up months."""
+    n, M = truth["stage"].shape
+    rho = cardiac_visit_rate(truth["chronic"], truth["mi"], truth["stage"], truth["congestion"], params)
+    months = np.arange(M)
+    rho = rho + params["visit"]["stroke new"] * new_stroke(truth, np.arange(n)[:, None], months[None, :], params)
+    ep, coding = truth["episodes"], params["episode_coding"]
+    first, last = ep["start"], np.minimum(ep["end"], M - 1)
+    length = last - first + 1
+    patient = np.repeat(ep["patient"], length)
+    month = np.repeat(first - np.cumsum(length) + length, length) + np.arange(length.sum())
+    np.add.at(rho, (patient, month), coding["visit_boost"])
+    follow = ep["end"] + 1 < M
+    if truth["follow_up"]:
+        np.add.at(rho, (ep["patient"][follow], ep["end"][follow] + 1), coding["follow_up_boost"])
+    return rho
 
 
-_CODEBOOKS: dict = {}
+def parent_features(truth: dict, patients, months, params: dict) -> np.ndarray:
+    """(n, len(PARENTS)) 0/1 emission parents of (patient, month) rows."""
+    p, m = np.asarray(patients), np.asarray(months)
+    c = truth["chronic"][p, m].astype(bool)
+    mi, stage = truth["mi"][p, m], truth["stage"][p, m]
+    htn, dm, ckd = c[:, 0], c[:, 1], c[:, 4]
+    hf, b = stage == STAGE_HF, stage == STAGE_B
+    onset = truth["chronic_onset"][p]
+    dm_line2 = dm & (m >= truth["dm_escalation"][p])
+    htn_line2 = htn & (m >= truth["htn_escalation"][p])
+    acquired = truth["acquired_onset"][p] <= m[:, None]
+    stroke_new = new_stroke(truth, p, m, params)
+    stroke = acquired[:, ACQUIRED_NAMES.index("stroke")]
+    cols = [htn, dm, c[:, 2], c[:, 3], ckd, truth["obese"][p].astype(bool), truth["lipid"][p].astype(bool),
+            mi == MI_RECENT, mi == MI_OLD, b, truth["congestion"][p, m] == 1, hf, htn & hf, htn & b, dm & ~ckd, dm & ckd,
+            dm & (m < onset[:, 1] + params["pathways"]["DM"]["new_months"]), dm & ~dm_line2, dm_line2,
+            htn & ~htn_line2, htn_line2, c[:, 3] & truth["anticoagulated"][p],
+            acquired[:, 0], acquired[:, 1], stroke_new, stroke & ~stroke_new, acquired[:, 3], acquired[:, 4]]
+    return np.stack(cols, axis=-1).astype(np.float64)
 
 
-def codebook(params: dict) -> CodeBook:
-    key = id(params)
-    if key not in _CODEBOOKS or _CODEBOOKS[key][0] is not params:
-        _CODEBOOKS[key] = (params, CodeBook(params))
-    return _CODEBOOKS[key][1]
+def core_log_q(truth: dict, patients, months, params: dict, book) -> np.ndarray:
+    """(n, n_core) log P(core code absent | its parents and leak) of (patient, month) rows."""
+    X = parent_features(truth, patients, months, params)
+    C = book.n_core  # only the core codes (the first columns of the code book) have parents and leaks
+    with np.errstate(divide="ignore"):
+        return X @ np.log1p(-np.minimum(book.parent_p[:, :C], 1 - 1e-12)) + np.log1p(-book.leak[:C])
+
+
+def emit(truth: dict, pid: np.ndarray, month: np.ndarray, params: dict, rng) -> list:
+    """Codes of every visit (pid, month) as lists of full code strings: diagnoses, procedures, drugs."""
+    book = codebook(params)
+    V, K, C = len(pid), len(book.names), book.n_core
+    v_core, k_core = np.nonzero(rng.random((V, C)) < -np.expm1(core_log_q(truth, pid, month, params, book)))
+    v_hf = np.flatnonzero(truth["hf_onset_month"][pid] == month)  # the diagnosis visit always carries an HF code
+    row, kind, follow = episode_status(truth, pid, month)
+    a_row, a_code, a_p = book.episode_entries(kind[~follow])
+    a_visit = row[~follow][a_row]
+    hit = rng.random(len(a_p)) < a_p
+    f_visit = row[follow][rng.random(follow.sum()) < params["episode_coding"]["p_follow_up_code"]]
+    inc = params["incidental"]
+    i_visit = np.repeat(np.arange(V), rng.binomial(inc["n_max"], inc["p"], V))
+    i_kind = np.minimum(np.searchsorted(np.cumsum(book.incidental_p), rng.random(len(i_visit))), len(book.incidental_p) - 1)
+    key = np.concatenate([v_core * K + k_core, v_hf * K + book.hf_code, a_visit[hit] * K + a_code[hit],
+                          f_visit * K + book.follow_up_code, i_visit * K + book.incidental_code[i_kind]])
+    key = np.sort(key)
+    key = key[np.concatenate([[True], key[1:] != key[:-1]])]
+    vi, ki = key // K, key % K
+    variant = np.zeros(len(vi), np.int8)  # CKD changes 250's sub-codes, HF changes 402's
+    variant[truth["chronic"][pid[vi], month[vi], 4] == 1] = 1
+    variant[(truth["stage"][pid[vi], month[vi]] == STAGE_HF) & (ki != book.index["D_250"])] = 2
+    full = book.draw_subcodes(ki, variant, rng)
+    order = np.lexsort((ki, book.kind[ki], vi))  # like a claim: diagnoses, procedures, drugs
+    full, vi = full[order].tolist(), vi[order]
+    bounds = np.searchsorted(vi, np.arange(V + 1)).tolist()
+    return [full[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
 
 
 # ---------------------------------------------------------------------------------------------- the cohort
@@ -397,31 +373,27 @@ class SyntheticEHR:
                                t["lipid"][patients], month)
 
     def state_at(self, patients, months) -> dict:
-        """Latent state (chronic, mi, stage, episode) of patients at months (arrays of equal length)."""
+        """HF-chain state (chronic, mi, stage, congestion) of patients at months (arrays of equal length)."""
         t = self.truth
-        return {k: t[k][patients, months] for k in ("chronic", "mi", "stage", "episode")}
+        return {k: t[k][patients, months] for k in ("chronic", "mi", "stage", "congestion")}
 
     def summary(self) -> dict:
-        """Calibration figures: codes/visit, gap, 3-digit groups, 5-year HF incidence, prevalences."""
+        """Calibration figures: codes/visit, gap, 3-digit groups, 5-year HF incidence, prevalences, episodes."""
         s = self.cohort.summary()
         t, m5 = self.truth, min(60, self.months - 1)
-        groups = {c[:5] if c.startswith("D_E") else c.split(".")[0] for codes in self.cohort.visits["codes"]
-                  for c in codes if c.startswith("D_")}
+        codes = [c for visit in self.cohort.visits["codes"] for c in visit]
+        groups = {c.split(".")[0] for c in codes if c.startswith("D_")}
         s.update({"dx_groups": len(groups),
+                  "dx_per_visit": sum(c.startswith("D_") for c in codes) / max(len(self.cohort.visits), 1),
                   "hf_incidence_5y": float(np.mean((self.hf_onset_month >= 0) & (self.hf_onset_month <= m5))),
-                  "episode_ever": float(t["episode"].any(1).mean())})
+                  "episodes_per_patient": len(t["episodes"]["kind"]) / self.n_patients,
+                  "congestion_ever": float(t["congestion"].any(1).mean())})
         for k, name in enumerate(CHRONIC):
             s[f"{name}_0"], s[f"{name}_5y"] = float(t["chronic"][:, 0, k].mean()), float(t["chronic"][:, m5, k].mean())
         s["B_0"], s["B_5y"] = float((t["stage"][:, 0] >= 1).mean()), float((t["stage"][:, m5] >= 1).mean())
+        for j, name in enumerate(ACQUIRED_NAMES):
+            s[f"{name}_5y"] = float((t["acquired_onset"][:, j] <= m5).mean())
         return s
-
-
-def _logistic(table: dict, feats: dict, n: int) -> np.ndarray:
-    eta = np.full(n, table["b0"], dtype=np.float64)
-    for k, coef in table.items():
-        if k != "b0":
-            eta += coef * feats[k]
-    return 1.0 / (1.0 + np.exp(-eta))
 
 
 def generate_cohort(n_patients: int, seed: int = 0, order_effects: bool = True, hospital: str = "A",
@@ -429,105 +401,41 @@ def generate_cohort(n_patients: int, seed: int = 0, order_effects: bool = True, 
     """Simulate ``n_patients`` over ``months`` months; deterministic given the arguments.
 
     Returns a ``SyntheticEHR`` with ``.cohort`` (EHRCohort; visits carry an extra ``month`` column),
-    ``.truth`` (monthly latent arrays, baseline covariates, acute propensities), ``.hf_onset_month`` (-1: none).
+    ``.truth`` (the latent state: the chain's monthly arrays, covariates, onsets, episodes, visits) and
+    ``.hf_onset_month`` (-1: none).
     """
     if n_patients < 1:
         raise ValueError(f"n_patients must be >= 1, got {n_patients}.")
     params = params if params is not None else default_params(order_effects, hospital, months)
     M, N = params["months"], int(n_patients)
     rng = np.random.default_rng(seed)
-    coefs = hazard_arrays(params)
 
-    # baseline covariates and month-0 state
-    lo, hi = params["age0"]
-    age0 = rng.uniform(lo, hi, N)
-    male, obese, lipid = (rng.random((3, N)) < np.array([[params["p_male"]], [params["p_obese"]],
-                                                        [params["p_lipid"]]])).astype(np.int8)
-    feats = {"age10": (age0 - 60) / 10, "male": male, "obese": obese, "lipid": lipid}
-    chronic = np.zeros((N, 5), np.int8)
-    for k, name in enumerate(CHRONIC):
-        chronic[:, k] = rng.random(N) < _logistic(params["baseline"][name], feats, N)
-        feats[name] = chronic[:, k]
-    mi = np.where(chronic[:, 2].astype(bool) & (rng.random(N) < params["p_mi_old_if_cad"]), MI_OLD, MI_NONE).astype(np.int8)
-    stage = (rng.random(N) < _logistic(params["baseline"]["B"], feats, N)).astype(np.int8)
-    episode = np.zeros(N, np.int8)
+    base = draw_baseline(N, params, rng)
+    truth = {k: base[k] for k in ("age0", "male", "obese", "lipid")}
+    truth.update(run_chain(base, params, rng))
+    truth["chronic_onset"] = chronic_onset_months(truth["chronic"], params, rng)
+    truth.update(draw_pathways(truth["chronic_onset"], params, rng))
+    truth["episode_hazard"] = episode_hazards(N, params, rng)
+    truth["episodes"] = draw_episodes(truth["episode_hazard"], params, rng)
+    truth["episode_offsets"] = _episode_offsets(truth["episodes"], N)
+    truth["follow_up"] = bool(params["episode_coding"]["follow_up"])
+    truth["acquired_onset"] = draw_acquired(truth["chronic_onset"], truth, truth["episodes"], params, rng)
 
-    T = {"chronic": np.zeros((N, M, 5), np.int8), "mi": np.zeros((N, M), np.int8),
-         "stage": np.zeros((N, M), np.int8), "episode": np.zeros((N, M), np.int8)}
-    onset_month = np.full(N, -1, np.int64)
-    for m in range(M):
-        if m > 0:
-            chronic, mi, stage, episode, onset = step(chronic, mi, stage, episode,
-                                                      static_features(age0, male, obese, lipid, m - 1), params, rng, coefs)
-            onset_month[onset] = m
-        T["chronic"][:, m], T["mi"][:, m], T["stage"][:, m], T["episode"][:, m] = chronic, mi, stage, episode
-
-    # visits: one draw per patient-month; the HF onset month always has one
-    p_visit = visit_probs(T["chronic"], T["mi"], T["stage"], T["episode"], params)
-    visit = rng.random((N, M)) < p_visit
-    has_hf = onset_month >= 0
-    visit[np.flatnonzero(has_hf), onset_month[has_hf]] = True
+    visit = rng.random((N, M)) < -np.expm1(-visit_rate(truth, params))
+    onset = truth["hf_onset_month"]
+    visit[np.flatnonzero(onset >= 0), onset[onset >= 0]] = True  # the HF diagnosis visit
     day_in_month = rng.integers(0, 30, (N, M))
-    T.update({"visit": visit, "age0": age0, "male": male, "obese": obese, "lipid": lipid})
+    month_day = np.round(DAYS_PER_MONTH * np.arange(M)).astype(np.int64)
+    truth["visit"] = visit
+    truth["visit_day"] = np.where(visit, month_day + day_in_month, -1)
 
-    # acute propensities: Dirichlet(concentration * w) per patient (via normalised gammas)
-    book = codebook(params)
-    acute = params["acute"]
-    g = rng.standard_gamma(acute["concentration"] * book.weights, size=(N, len(book.weights)))
-    g[g.sum(1) == 0, 0] = 1.0
-    T["acute_propensity"] = (g / g.sum(1, keepdims=True)).astype(np.float64)
-
-    pid, month = np.nonzero(visit)  # visits sorted by patient, then month
-    day = np.round(DAYS_PER_MONTH * month).astype(np.int64) + day_in_month[pid, month]
-    T["visit_day"] = np.where(visit, np.round(DAYS_PER_MONTH * np.arange(M)).astype(np.int64) + day_in_month, -1)
-    codes = _emit(T, pid, month, onset_month, params, book, rng)
-
+    pid, month = np.nonzero(visit)  # sorted by patient, then month
+    codes = emit(truth, pid, month, params, rng)
     start = np.datetime64(params["start_date"], "D")
-    patients = pd.DataFrame({"patient_id": np.arange(N), "sex": np.where(male == 1, "M", "F"),
-                             "birth_date": (start - np.round(age0 * 365.25).astype("timedelta64[D]")).astype("datetime64[ns]")})
+    patients = pd.DataFrame({"patient_id": np.arange(N), "sex": np.where(base["male"] == 1, "M", "F"),
+                             "birth_date": (start - np.round(base["age0"] * 365.25).astype("timedelta64[D]")).astype("datetime64[ns]")})
     visits = pd.DataFrame({"patient_id": pid, "visit_id": np.arange(len(pid)),
-                           "time": (start + day.astype("timedelta64[D]")).astype("datetime64[ns]"),
+                           "time": (start + truth["visit_day"][pid, month].astype("timedelta64[D]")).astype("datetime64[ns]"),
                            "codes": codes, "month": month})
     cohort = EHRCohort(patients, visits, name=f"synthetic hospital {params['hospital']} (seed {seed}, n={N})")
-    return SyntheticEHR(cohort, T, onset_month, params, seed, start)
-
-
-def _emit(T: dict, pid: np.ndarray, month: np.ndarray, onset_month: np.ndarray, params: dict,
-          book: CodeBook, rng) -> list:
-    """Codes of every visit (list of lists of full code strings)."""
-    V, K = len(pid), len(book.names)
-    st = {k: T[k][pid, month] for k in ("chronic", "mi", "stage", "episode")}
-    X = parent_features(st["chronic"], st["mi"], st["stage"], st["episode"], T["obese"][pid], T["lipid"][pid])
-    C = book.n_core  # only core codes have parents and leaks
-    with np.errstate(divide="ignore"):
-        log_q = X @ np.log1p(-np.minimum(book.parent_p[:, :C], 1 - 1e-12)) + np.log1p(-book.leak[:C])
-    v_core, k_core = np.nonzero(rng.random((V, C)) < -np.expm1(log_q))
-    v_hf = np.flatnonzero(onset_month[pid] == month)  # the diagnosis visit always carries an HF code
-
-    # acute reasons: k ~ Bin(n_max, p), each drawn from the patient's propensities
-    acute = params["acute"]
-    n_reasons = rng.binomial(acute["n_max"], acute["p"], V)
-    r_visit = np.repeat(np.arange(V), n_reasons)
-    cum = np.cumsum(T["acute_propensity"], axis=1)
-    cum /= cum[:, -1:]
-    R = cum.shape[1]
-    rows = pid[r_visit]
-    reason = np.searchsorted((cum + np.arange(len(cum))[:, None]).ravel(), rows + rng.random(len(rows))) - rows * R
-    reason = np.clip(reason, 0, R - 1)
-    row, code, p = book.reason_entries(reason)
-    keep = rng.random(len(row)) < p
-
-    # union of (visit, group) pairs, then one full code per fired group; CKD changes 250's, HF changes 402's
-    key = np.sort(np.concatenate([v_core * K + k_core, v_hf * K + book.hf_code, r_visit[row[keep]] * K + code[keep]]))
-    key = key[np.concatenate([[True], key[1:] != key[:-1]])]
-    vi, ki = key // K, key % K
-    variant = np.zeros(len(vi), np.int8)
-    variant[st["chronic"][vi, 4] == 1] = 1
-    is_hf = st["stage"][vi] == STAGE_HF
-    variant[is_hf & (ki != book.index["D_250"])] = 2
-    full = book.draw_subcodes(ki, variant, rng)
-    # order within a visit: diagnoses, procedures, drugs (like a claim), each in code-book order
-    order = np.lexsort((ki, book.kind[ki], vi))
-    full, vi = full[order].tolist(), vi[order]
-    bounds = np.searchsorted(vi, np.arange(V + 1)).tolist()
-    return [full[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+    return SyntheticEHR(cohort, truth, onset, params, seed, start)

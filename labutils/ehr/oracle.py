@@ -1,40 +1,37 @@
-"""Exact scores from the generator's own latent state: the ceilings every model is read against.
+"""Exact heart-failure scores from the generator's latent state: the ceilings HF models are read against.
 
 - ``hf_likelihood_ratio``: for the HF case-control design, ``LR(s) = P(HF onset exactly at the index month | s) /
   P(no HF through index + 6 months | s)``, where ``s`` is the latent state in the last month of the observation
-  window. It is the Bayes-optimal ranking of cases against controls. It is computed by propagating the full chain
-  (32 chronic patterns x 15 MI/stage/episode states) forward month by month; for ``pred_months = 0`` its numerator
-  is the one-step hazard ``1 - exp(-lambda_HF(s))`` in closed form (``hf_hazard``).
-- ``emission_probs``: the probability that each code group appears at a visit in a given latent state, exact
-  (noisy-OR over the active conditions times the closed-form marginal of the acute visit reasons).
-- ``expected_log_gap``: ``E[log(days to the next visit) | state at this visit]``, propagating MI, stage and episode
-  exactly; the chronic conditions are held at their value at the visit (an onset during a gap is rare and shifts
-  the expectation by well under the Monte-Carlo error of the tests).
+  window. It is the Bayes-optimal ranking of cases against controls. It is computed by propagating the full HF
+  chain (32 chronic patterns x 15 MI/stage/congestion states) forward month by month; for ``pred_months = 0`` its
+  numerator is the one-step hazard ``1 - exp(-lambda_HF(s))`` in closed form (``hf_hazard``).
+- ``Chain`` is that propagation; ``labutils.ehr.visit_oracle`` reuses it for the next-visit oracles.
 
-All are "clairvoyant": they see the latent state, which no model does.
+They are "clairvoyant": they see the latent state, which no model does. Nothing outside the HF chain (episodes,
+acquired conditions, treatment lines, visits) changes the HF hazard, so these scores are exact.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .generator import (EVENTS, MI_NONE, MI_OLD, MI_RECENT, STAGE_A, STAGE_B, STAGE_HF, DAYS_PER_MONTH,
-                        codebook, event_probs, hazard_arrays, parent_features, state_features, visit_probs)
+from .generator import cardiac_visit_rate, event_probs, hazard_arrays, state_features
+from .parameters import EVENTS, MI_NONE, MI_OLD, MI_RECENT, STAGE_A, STAGE_B, STAGE_HF
 
-# The 15 cardiac states (MI status, HF stage, congestion episode), the part of the latent state that changes
-# from month to month: 12 without HF (MI none/recent/old x stage A/B x episode) then 3 with HF (MI; no episode).
+# The 15 cardiac states (MI status, HF stage, congestion), the part of the chain that changes from month to
+# month: 12 without HF (MI none/recent/old x stage A/B x congestion) then 3 with HF (MI; no congestion).
 STATE_MI = np.array([mi for mi in range(3) for st in range(2) for e in range(2)] + [0, 1, 2])
 STATE_STAGE = np.array([st for mi in range(3) for st in range(2) for e in range(2)] + [2, 2, 2])
-STATE_EPISODE = np.array([e for mi in range(3) for st in range(2) for e in range(2)] + [0, 0, 0])
+STATE_CONGESTION = np.array([e for mi in range(3) for st in range(2) for e in range(2)] + [0, 0, 0])
 N_CARDIAC, N_BEFORE_HF = 15, 12
 AF_VARIANT = 2 * (STATE_STAGE == STAGE_B) + (STATE_MI == MI_RECENT)  # what AF's onset hazard sees of a cardiac state
 CHRONIC_BITS = (np.arange(32)[:, None] >> np.arange(5)) & 1  # chronic pattern index -> 5 bits
 EVENT_INDEX = {e: i for i, e in enumerate(EVENTS)}
 
 
-def cardiac_state_index(mi, stage, episode) -> np.ndarray:
+def cardiac_state_index(mi, stage, congestion) -> np.ndarray:
     """Index into the 15 cardiac states."""
-    mi, stage, episode = np.asarray(mi), np.asarray(stage), np.asarray(episode)
-    return np.where(stage == STAGE_HF, N_BEFORE_HF + mi, mi * 4 + stage * 2 + episode).astype(np.int64)
+    mi, stage, congestion = np.asarray(mi), np.asarray(stage), np.asarray(congestion)
+    return np.where(stage == STAGE_HF, N_BEFORE_HF + mi, mi * 4 + stage * 2 + congestion).astype(np.int64)
 
 
 def chronic_index(chronic) -> np.ndarray:
@@ -56,7 +53,7 @@ def _check_structure(coefs):
         any(st[f][ev["AF"]] != 0 for f in ("DM", "CAD", "CKD", "MIo", "E"))
     if bad:
         raise NotImplementedError("oracle.Chain: these hazard coefficients break the factorised chronic transition "
-                                  "(a chronic onset depending on CAD/AF or on MI/episode state).")
+                                  "(a chronic onset depending on CAD/AF or on MI/congestion state).")
 
 
 class Chain:
@@ -77,8 +74,8 @@ class Chain:
             _check_structure(coefs)
         pats = CHRONIC_BITS[None].astype(bool) if track_chronic else chronic0[:, None, :]  # (1, 32, 5) or (n, 1, 5)
         shape = pats.shape[:2] + (N_CARDIAC, 5)
-        self.mi, self.stage, self.episode = STATE_MI, STATE_STAGE, STATE_EPISODE
-        feats = state_features(np.broadcast_to(pats[:, :, None, :], shape), self.mi, self.stage, self.episode)
+        self.mi, self.stage, self.congestion = STATE_MI, STATE_STAGE, STATE_CONGESTION
+        feats = state_features(np.broadcast_to(pats[:, :, None, :], shape), self.mi, self.stage, self.congestion)
         cardiac_events = [EVENT_INDEX[k] for k in ("MI", "HF", "AB", "E")]
         eta = coefs["b0"] + feats @ coefs["state"]  # (·, C, 15, events)
         self.cardiac_rate_factor = np.exp(eta[..., cardiac_events])
@@ -87,10 +84,10 @@ class Chain:
             rep = np.array([np.flatnonzero(AF_VARIANT == v)[0] for v in range(4)])
             self.af_rate_factor = np.exp(eta[:, :, rep, EVENT_INDEX["AF"]])  # (1, 32, 4)
             self.core_rate_factor = np.exp(eta[:, _CORE_PATTERN, rep[0], :5])  # (1, 8, 5)
-        self.visit = visit_probs(np.broadcast_to(pats[:, :, None, :], shape), STATE_MI, STATE_STAGE, STATE_EPISODE,
-                                 params)
+        self.visit_rate = cardiac_visit_rate(np.broadcast_to(pats[:, :, None, :], shape), STATE_MI, STATE_STAGE,
+                                             STATE_CONGESTION, params)
         self.p_rec = -np.expm1(-params["mi_recovery_rate"])
-        self.p_end = -np.expm1(-params["episode_end_rate"])
+        self.p_end = -np.expm1(-params["congestion_end_rate"])
 
     def start(self, chronic0, f0) -> np.ndarray:
         """Point masses at the given states: (n, C, 15)."""
@@ -109,7 +106,7 @@ class Chain:
         hf_now = self.stage == STAGE_HF
         no_hf = np.where(hf_now, 0.0, 1 - p_hf)
         to_b = np.where(self.stage == STAGE_A, p_ab, 1.0)  # B stays B
-        ep = np.where(self.episode == 1, 1 - self.p_end, p_e)  # P(episode next month | no HF)
+        ep = np.where(self.congestion == 1, 1 - self.p_end, p_e)  # P(congestion next month | no HF)
         a_stage, b_stage = no_hf * (1 - to_b), no_hf * to_b
         p_stage_next = np.stack([a_stage * (1 - ep), a_stage * ep, b_stage * (1 - ep), b_stage * ep,
                                  np.where(hf_now, 1.0, p_hf)], axis=-1)  # (n, C, 15, 5): A0 A1 B0 B1 HF
@@ -186,7 +183,7 @@ def hf_hazard(synth, patients, months) -> np.ndarray:
     """Closed form P(HF onset in month m+1 | state at month m) = 1 - exp(-lambda_HF(s_m))."""
     patients, months = np.asarray(patients), np.asarray(months)
     st = synth.state_at(patients, months)
-    feats = state_features(st["chronic"], st["mi"], st["stage"], st["episode"])
+    feats = state_features(st["chronic"], st["mi"], st["stage"], st["congestion"])
     p = event_probs(synth.static(patients, months), feats, hazard_arrays(synth.params))[:, EVENT_INDEX["HF"]]
     return np.where(st["stage"] == STAGE_HF, 0.0, p)
 
@@ -203,7 +200,7 @@ def survival_curve(synth, patients, months, n_steps: int, chunk: int = 1024) -> 
     surv = np.ones((len(patients), n_steps + 1))
     for rows in _batches(months, chunk):
         chain = Chain(synth.params, st["chronic"][rows], _static_fn(synth, patients[rows], months[rows]))
-        start = cardiac_state_index(st["mi"][rows], st["stage"][rows], st["episode"][rows])
+        start = cardiac_state_index(st["mi"][rows], st["stage"][rows], st["congestion"][rows])
         dist = chain.start(st["chronic"][rows], start)
         for j in range(1, n_steps + 1):
             dist, _ = chain.step(dist, j - 1)
@@ -218,70 +215,3 @@ def hf_likelihood_ratio(synth, patients, last_months, pred_months: int = 0, cont
     steps_num = pred_months + 1
     surv, onset = survival_curve(synth, patients, last_months, steps_num + control_free_months)
     return onset[:, steps_num] / surv[:, steps_num + control_free_months]
-
-
-def emission_probs(synth, patients, months, acute_marginal: bool = True) -> np.ndarray:
-    """P(code group k appears at a visit | latent state of (patient, month)): (n, K) over ``codebook(params).names``.
-
-    Exact: noisy-OR of the active parents and the leak, times the closed-form marginal of the acute reasons
-    E_k[(1 - sum_r pi_r P(c|r))^k] = (1 - q a_c)^n for k ~ Bin(n, q). The HF onset month's visit always has D_428.
-    """
-    patients, months = np.asarray(patients), np.asarray(months)
-    book, t = codebook(synth.params), synth.truth
-    st = synth.state_at(patients, months)
-    X = parent_features(st["chronic"], st["mi"], st["stage"], st["episode"], t["obese"][patients], t["lipid"][patients])
-    with np.errstate(divide="ignore"):
-        log_q = X @ np.log1p(-np.minimum(book.parent_p, 1 - 1e-12)) + np.log1p(-book.leak)
-    if acute_marginal:
-        acute = synth.params["acute"]
-        uniq, inverse = np.unique(patients, return_inverse=True)
-        a = t["acute_propensity"][uniq] @ book.reason_p  # P(code | one reason), per distinct patient
-        log_q = log_q + acute["n_max"] * np.log1p(-acute["p"] * np.minimum(a, 1.0))[inverse]
-    p = -np.expm1(log_q)
-    p[synth.hf_onset_month[patients] == months, book.hf_code] = 1.0
-    return p
-
-
-def _log_gap_given_months(start_month, k, day_in_month):
-    """E over the next visit's day of log(days between the visits) when the next visit is k months later."""
-    d0 = np.round(DAYS_PER_MONTH * start_month).astype(np.int64)
-    d1 = np.round(DAYS_PER_MONTH * (start_month + k)).astype(np.int64)
-    base = d1 - d0 - np.asarray(day_in_month, dtype=np.int64)  # >= 1; the next visit's day is U{0..29} on top
-    table = np.log(np.arange(1, base.max() + 31)[:, None] + np.arange(30)[None, :]).mean(1)
-    return table[base - 1]
-
-
-def next_visit_distribution(synth, patients, months, chunk: int = 8192) -> np.ndarray:
-    """P(next visit exactly k months later | state at this month, a next visit before the end): (n, months).
-
-    MI, stage and episode are propagated exactly; chronic conditions are held at their value at this month.
-    """
-    patients, months = np.asarray(patients), np.asarray(months)
-    M, n = synth.months, len(patients)
-    st = synth.state_at(patients, months)
-    out = np.zeros((n, M))
-    for rows in _batches(months, chunk):
-        chain = Chain(synth.params, st["chronic"][rows], _static_fn(synth, patients[rows], months[rows]),
-                      track_chronic=False)
-        start = cardiac_state_index(st["mi"][rows], st["stage"][rows], st["episode"][rows])
-        dist = chain.start(st["chronic"][rows], start)
-        horizon = M - 1 - months[rows]
-        for k in range(1, int(horizon.max()) + 1 if len(rows) else 1):
-            dist, onset = chain.step(dist, k - 1)
-            dist[..., N_BEFORE_HF:] -= onset  # newly diagnosed HF: always a visit
-            out[rows, k] = (dist * chain.visit).sum((1, 2)) + onset.sum((1, 2))
-            dist = dist * (1 - chain.visit)
-        out[rows] *= np.arange(M)[None, :] <= horizon[:, None]
-    total = out.sum(1, keepdims=True)
-    return np.divide(out, total, out=np.zeros_like(out), where=total > 0)
-
-
-def expected_log_gap(synth, patients, months, day_in_month=None) -> np.ndarray:
-    """E[log(days to the next visit) | latent state at this visit's month, its day, and a next visit existing]."""
-    patients, months = np.asarray(patients), np.asarray(months)
-    if day_in_month is None:
-        day_in_month = synth.truth["visit_day"][patients, months] - np.round(DAYS_PER_MONTH * months)
-    pk = next_visit_distribution(synth, patients, months)
-    k = np.arange(pk.shape[1])
-    g = _log_gap_given_months(months[:, None], np.maximum(k[None, :], 1), np.asarray(day_in_month)[:, None])
-    return (pk * g).sum(1)

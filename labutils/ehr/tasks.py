@@ -1,9 +1,10 @@
 """Doctor AI's next-visit task (Choi et al. 2016) built from a synthetic cohort, with its exact oracles.
 
 ``doctor_ai_task`` keeps the patients with at least two visits, builds the 3-digit diagnosis vocabulary and
-splits by PATIENT (``split``: "train"/"val"/"test"). Its oracles are clairvoyant: the probability that each code
-group is coded at the next visit given the latent state, and the expected log gap to the next visit. The heart-
-failure case-control design lives in ``case_control``.
+splits by PATIENT (``split``: "train"/"val"/"test"). Its oracles see the latent state, which no model does:
+the probability that each group is coded at the next visit given the state AT that visit (``oracle_next``, the
+clairvoyant ceiling) or given the state at the current visit only (``oracle_next_given_t``, the tighter one),
+and the expected log gap to the next visit. The heart-failure case-control design lives in ``case_control``.
 """
 from __future__ import annotations
 
@@ -13,8 +14,9 @@ import numpy as np
 
 from .codes import Vocabulary, build_vocabulary
 from .cohort import EHRCohort, patient_split
-from .generator import SyntheticEHR, codebook
-from .oracle import emission_probs, expected_log_gap
+from .codebook import codebook
+from .generator import SyntheticEHR
+from .visit_oracle import emission_probs, expected_log_gap, next_visit_given_t
 
 
 class NextVisitTask:
@@ -50,17 +52,33 @@ class NextVisitTask:
             out[sel] = emission_probs(self.synth, pid[sel], month[sel])[:, cols]
         return [out[f + 1:f + c] for f, c in zip(first, counts)]
 
-    @cached_property
-    def oracle_log_gap(self) -> list:
-        """Per patient (n_visits - 1,): E[log days to the next visit | latent state at visit t], t = 0..n-2."""
+    def _test_sources(self):
+        """(patient index, visit table rows of its visits but the last) of every test patient."""
         pid, month, counts = self._visit_index()
         first = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        source = np.ones(len(pid), bool)
-        source[first + counts - 1] = False  # every visit but the last
-        out = np.zeros(len(pid))
-        sel = np.flatnonzero(source)
-        out[sel] = expected_log_gap(self.synth, pid[sel], month[sel])
-        return [out[f:f + c - 1] for f, c in zip(first, counts)]
+        return [(i, pid[first[i]:first[i] + counts[i] - 1], month[first[i]:first[i] + counts[i] - 1])
+                for i in self.part("test")]
+
+    def _per_test_patient(self, score) -> dict:
+        sources = self._test_sources()
+        if not sources:
+            return {}
+        out = score(np.concatenate([p for _, p, _ in sources]), np.concatenate([m for _, _, m in sources]))
+        bounds = np.cumsum([0] + [len(p) for _, p, _ in sources])
+        return {i: out[a:b] for (i, _, _), a, b in zip(sources, bounds[:-1], bounds[1:])}
+
+    @cached_property
+    def oracle_next_given_t(self) -> dict:
+        """Test patient index -> (n_visits - 1, len(vocab)) float32: P(group coded at visit t+1 | state at visit t)."""
+        book = codebook(self.synth.params)
+        cols = np.array([book.index[c] for c in self.vocab.codes])
+        return self._per_test_patient(
+            lambda p, m: next_visit_given_t(self.synth, p, m, cols).astype(np.float32))
+
+    @cached_property
+    def oracle_log_gap(self) -> dict:
+        """Test patient index -> (n_visits - 1,): E[log days to the next visit | latent state at visit t]."""
+        return self._per_test_patient(lambda p, m: expected_log_gap(self.synth, p, m))
 
 
 def doctor_ai_task(synth: SyntheticEHR, min_visits: int = 2, seed: int = 0, split=(0.75, 0.10, 0.15),
