@@ -87,7 +87,7 @@ CORE = {
     "D_438": ({"stroke late": .45}, 0.0, {"438.20": .5, "438.11": .3, "438.89": .2}),
     "D_493": ({"asthma": .7}, 0.0, {"493.90": .7, "493.92": .3}),
     "D_496": ({"COPD": .7}, 0.0, {"496": 1.0}),
-    # drugs and procedures (half the strength of the design table: ~3 codes per visit, see docs)
+    # drugs and procedures (half the strength of the design table; scaled again by RX_PX_SCALE below)
     "RX_ACEI": ({"HTN line 1": .2, "HTN line 2": .35, "DM": .07, "CKD": .07, "HF": .3, "B": .05}, 0.0, None),
     "RX_THIAZ": ({"HTN line 1": .15, "HTN line 2": .3}, 0.0, None),
     "RX_CCB": ({"HTN line 2": .4}, 0.0, None),
@@ -111,6 +111,7 @@ CORE = {
     "PX_92250": ({"retinopathy": .5, "DM": .05}, 0.0, None),
     "PX_70450": ({"stroke new": .8}, 0.0, None),
 }
+RX_PX_SCALE = .6  # calibration: about 3.3 codes of all types per visit (Choi et al. 2016: 3.22)
 SUB_IF_CKD = {"D_250": {"250.40": .5, "250.00": .3, "250.02": .1, "250.01": .1}}  # diabetic nephropathy
 SUB_IF_HF = {"D_402": {"402.91": 1.0}}
 
@@ -207,7 +208,9 @@ def default_params(order_effects: bool = True, hospital: str = "A", months: int 
       escalation) in the patients who would reach them by the end of follow-up; no new-diagnosis windows.
     """
     hazards = copy.deepcopy(HAZARDS)
-    core = {c: {"parents": dict(parents), "leak": leak, "sub": (dict(sub) if sub else None)}
+    scale = {c: (1.0 if c.startswith("D_") else RX_PX_SCALE) for c in CORE}
+    core = {c: {"parents": {f: scale[c] * p for f, p in parents.items()}, "leak": scale[c] * leak,
+                "sub": (dict(sub) if sub else None)}
             for c, (parents, leak, sub) in CORE.items()}
     episodes = [{"group": g, "weight": w, "mean_months": d, "sub": dict(sub), "co": dict(co)}
                 for g, w, d, sub, co in NAMED_EPISODES + tail_episodes(EPISODE_TAIL)]
