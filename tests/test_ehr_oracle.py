@@ -120,7 +120,7 @@ def held_truth(synth, p, m, states):
             "obese": one("obese"), "lipid": one("lipid"), "anticoagulated": one("anticoagulated"),
             "chronic_onset": shift(one("chronic_onset")), "acquired_onset": shift(one("acquired_onset")),
             "dm_escalation": shift(one("dm_escalation")), "htn_escalation": shift(one("htn_escalation")),
-            "episodes": episodes, "episode_offsets": np.searchsorted(episodes["patient"], np.arange(n + 1)),
+            "episodes": episodes,
             "follow_up": t["follow_up"], "hf_onset_month": np.where(states["onset"], 0, -1)}
 
 

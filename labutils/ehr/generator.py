@@ -203,22 +203,24 @@ def draw_episodes(hazard: np.ndarray, params: dict, rng) -> dict:
             "end": np.minimum(end[order], NEVER)}
 
 
-def _episode_offsets(episodes: dict, n: int) -> np.ndarray:
-    return np.searchsorted(episodes["patient"], np.arange(n + 1))
-
-
 def episode_status(truth: dict, patients, months):
-    """Episodes active, or in their follow-up month, at (patient, month) rows: (row, kind, is_follow_up)."""
-    patients, months = np.asarray(patients), np.asarray(months)
-    ep, offsets = truth["episodes"], truth["episode_offsets"]
-    counts = offsets[patients + 1] - offsets[patients]
-    row = np.repeat(np.arange(len(patients)), counts)
-    idx = np.repeat(offsets[patients] - np.cumsum(counts) + counts, counts) + np.arange(len(row))
-    m, start, end = months[row], ep["start"][idx], ep["end"][idx]
-    active = (start <= m) & (m <= end)
-    follow = (m == end + 1) & truth["follow_up"]
-    sel = active | follow
-    return row[sel], ep["kind"][idx][sel], follow[sel]
+    """Episodes active, or in their follow-up month, at (patient, month) rows: (row, kind, is_follow_up).
+
+    Each episode finds the rows of its patient within its months by a binary search over the sorted rows.
+    """
+    patients, months = np.asarray(patients, dtype=np.int64), np.asarray(months, dtype=np.int64)
+    ep, width = truth["episodes"], truth["stage"].shape[1] + 2  # months 0..M-1, then room for a follow-up month
+    key = patients * width + months
+    order = np.argsort(key, kind="stable")
+    sorted_key = key[order]
+    last = np.minimum(ep["end"] + int(truth["follow_up"]), width - 1)
+    lo = np.searchsorted(sorted_key, ep["patient"] * width + ep["start"], side="left")
+    hi = np.searchsorted(sorted_key, ep["patient"] * width + last, side="right")
+    counts = hi - lo
+    episode = np.repeat(np.arange(len(counts)), counts)
+    row = order[np.repeat(lo - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())]
+    follow = truth["follow_up"] & (months[row] == ep["end"][episode] + 1)
+    return row, ep["kind"][episode], follow
 
 
 # ---------------------------------------------------------------------------------------------- 4. acquired
@@ -417,7 +419,6 @@ def generate_cohort(n_patients: int, seed: int = 0, order_effects: bool = True, 
     truth.update(draw_pathways(truth["chronic_onset"], params, rng))
     truth["episode_hazard"] = episode_hazards(N, params, rng)
     truth["episodes"] = draw_episodes(truth["episode_hazard"], params, rng)
-    truth["episode_offsets"] = _episode_offsets(truth["episodes"], N)
     truth["follow_up"] = bool(params["episode_coding"]["follow_up"])
     truth["acquired_onset"] = draw_acquired(truth["chronic_onset"], truth, truth["episodes"], params, rng)
 
