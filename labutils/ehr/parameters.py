@@ -164,7 +164,7 @@ PREVALENT_DURATION_MONTHS = (6, 120)  # conditions present at month 0 began U(6,
 
 # ---------------------------------------------------------------------------------------------- care pathways
 # A diagnosis starts line 1 (DM: metformin, HbA1c in the first months; HTN: one drug); after "delay" months the
-# line escalates with a monthly hazard (DM: insulin; HTN: a second drug). AF: anticoagulated with p_start.
+# line escalates with a monthly hazard (DM: insulin; HTN: a second drug). AF: anticoagulated with p_anticoagulant.
 PATHWAYS = {"DM": {"new_months": 4, "delay": 12, "hazard": 1 / 24},
             "HTN": {"delay": 12, "hazard": 1 / 18},
             "AF": {"p_anticoagulant": .6}}
@@ -202,10 +202,12 @@ def default_params(order_effects: bool = True, hospital: str = "A", months: int 
 
     ``order_effects=False`` switches off what makes the order of visits informative:
     - HF: the congestion state no longer raises the HF hazard, shows no codes and brings no visits; a recent MI
-      raises it no more than an old one; nothing else co-emits the symptoms 786/782/780;
+      raises it no more than an old one; no episode co-emits the symptoms 786/782/780 (the dyspnoea work-up still
+      codes its own group, 786);
     - episodes last exactly one month and have no follow-up (each month independently, as in a bag of visits);
     - acquired conditions and the second treatment line begin with their parent disease (no delay, no later
-      escalation) in the patients who would reach them by the end of follow-up; no new-diagnosis windows.
+      escalation; asthma and COPD from the start of follow-up) in the patients who would reach them by the end
+      of follow-up; no new-diagnosis or new-stroke windows.
     """
     hazards = copy.deepcopy(HAZARDS)
     scale = {c: (1.0 if c.startswith("D_") else RX_PX_SCALE) for c in CORE}

@@ -12,8 +12,8 @@ part (MI, stage, congestion: ``oracle.Chain``) and every episode kind (inactive 
 visit rate is a SUM over these parts (``generator.visit_rate``), so the probability of no visit is a product and
 the weighted distribution stays a product of the parts: exact, and cheap. What changes slowly or on a fixed
 schedule (chronic conditions, acquired conditions, treatment lines, the new-diagnosis and new-stroke windows)
-is held at its value at visit t; an onset during a gap is rare (see ``docs/ehr-generator.md`` for the size of
-this approximation, measured by the tests).
+is held at its value at visit t: one of them changes between consecutive visits in about 3.5 % of visit
+pairs (``docs/ehr-generator.md``, section 6). The Monte-Carlo tests check the propagation under that rule.
 """
 from __future__ import annotations
 
