@@ -88,7 +88,7 @@ def main(argv: list[str]) -> None:
          .reset_index(),
          f"{N_PATIENTS:,} simulated patients per seed, seeds {seeds}, 18-month observation window, W = 0, test split "
          "20 % by patient. The last row is the AUROC of RETAIN's alpha_j × L for visits of test cases in a recent-MI "
-         "or congestion-episode month.")
+         "or congestion-state month.")
     wide = hf.pivot(index="seed", columns="model", values="auroc")
     margins = {"RETAIN − GRU": wide["RETAIN"] - wide["GRU"], "RETAIN − LR": wide["RETAIN"] - wide["LR (counts)"],
                "oracle − best model": wide["oracle"] - wide[["LR (counts)", "GRU", "RETAIN"]].max(axis=1)}
