@@ -306,8 +306,9 @@ def test_doctor_ai_rejects(wrong):
 @pytest.mark.slow
 def test_notebook_runs_with_correct_variants(tmp_path, monkeypatch):
     """FAST mode, every exercise replaced by a correct variant written differently from the solution:
-    every check and every downstream assertion (toy cycles, results, memory probe, softmax, transfer)
-    still passes, so none of them depends on incidental choices of the solution."""
+    every check and every downstream assertion (toy cycles, results against both oracles, repeat/new split,
+    memory probe, the count-aware extension, softmax, transfer) still passes, so none of them depends on
+    incidental choices of the solution."""
     replacements = {
         "next_visit_pairs": variant_source("next_visit_pairs", pairs_tuples),
         "recall_at_k": variant_source("recall_at_k", recall_torch_float32),

@@ -232,7 +232,7 @@ def next_visit_distribution(synth, patients, months, chunk: int = 512) -> np.nda
     return np.divide(out, total, out=np.zeros_like(out), where=total > 0)
 
 
-def next_visit_given_t(synth, patients, months, codes, chunk: int = 512) -> np.ndarray:
+def next_visit_given_t(synth, patients, months, codes, chunk: int = 128) -> np.ndarray:
     """P(code group ``codes[j]`` is coded at the next visit | latent state at this visit's month): (n, len(codes)).
 
     ``codes`` are indices into ``codebook(synth.params).names``. The next visit's month is unknown and integrated
