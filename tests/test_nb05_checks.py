@@ -339,3 +339,24 @@ def test_notebook_runs_with_correct_variants(which, tmp_path):
     (section 8; every assertion downstream of the exercises holds for these answers too)."""
     sources = {grade_id: variant_source(grade_id, variants[which]) for grade_id, variants in VARIANTS.items()}
     execute_with_solutions(NB, sources, until="## 9.")
+
+
+# ---------------------------------------------------------------------------------- count features of section 7
+def test_binned_counts_add_up_to_the_bag_of_codes(solution):
+    """The three time bins split every visit's codes without loss: the binned counts sum to the bag of codes,
+    and each visit lands in the bin of its months before the end of the window (edges 3 and 9 months)."""
+    rng = np.random.default_rng(1)
+    seqs = [[sorted(set(rng.integers(0, 6, rng.integers(0, 4)).tolist())) for _ in range(rng.integers(1, 7))]
+            for _ in range(15)]
+    months = [np.sort(rng.uniform(0, 18, len(s)))[::-1] for s in seqs]
+    data = {"seqs": seqs, "months_before_end": months, "n_codes": 6,
+            "static": rng.normal(size=(15, 2)).astype(np.float32)}
+    binned = solution.binned_count_features(data)
+    assert binned.shape == (15, 3 * 6 + 1 + 2)
+    counts = np.expm1(binned[:, :18]).reshape(15, 3, 6)
+    np.testing.assert_allclose(counts.sum(1), solution.bag_of_codes(seqs, 6), atol=1e-9)
+    recent = [[v for v, m in zip(s, ms) if m < 3] for s, ms in zip(seqs, months)]
+    np.testing.assert_allclose(counts[:, 0], solution.bag_of_codes(recent, 6), atol=1e-9)
+    plain = solution.count_features(data)
+    np.testing.assert_allclose(binned[:, 18:], plain[:, 6:], atol=1e-9)   # log(1 + visits), age and sex
+    np.testing.assert_allclose(plain[:, 6], np.log1p([len(s) for s in seqs]), atol=1e-12)
