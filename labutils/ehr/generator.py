@@ -20,8 +20,8 @@ import pandas as pd
 
 from .codebook import codebook
 from .cohort import EHRCohort
-from .parameters import (CHRONIC, DAYS_PER_MONTH, EVENTS, MI_NONE, MI_OLD, MI_RECENT, PARENTS, STAGE_A,  # noqa: F401
-                         STAGE_B, STAGE_HF, STATE_FEATURES, STATIC_FEATURES, default_params)
+from .parameters import (CHRONIC, DAYS_PER_MONTH, EVENTS, MI_NONE, MI_OLD, MI_RECENT, STAGE_A, STAGE_B, STAGE_HF,
+                         STATE_FEATURES, STATIC_FEATURES, default_params)
 
 NEVER = 10 ** 6  # the month of something that does not happen
 ACQUIRED_NAMES = ("retinopathy", "neuropathy", "stroke", "asthma", "COPD")
@@ -224,7 +224,7 @@ def episode_status(truth: dict, patients, months):
 
 
 # ---------------------------------------------------------------------------------------------- 4. acquired
-def draw_acquired(onset: np.ndarray, pathways: dict, episodes: dict, params: dict, rng) -> np.ndarray:
+def draw_acquired(onset: np.ndarray, anticoagulated: np.ndarray, episodes: dict, params: dict, rng) -> np.ndarray:
     """(n, 5) onset months of retinopathy, neuropathy, stroke, asthma, COPD (NEVER if not acquired)."""
     M, order, n = params["months"], params["order_effects"], len(onset)
     spec = params["acquired"]
@@ -234,7 +234,7 @@ def draw_acquired(onset: np.ndarray, pathways: dict, episodes: dict, params: dic
         parent, delay, hazard = spec[name]["after"]
         start = onset[:, CHRONIC.index(parent)]
         if name == "stroke":
-            hazard = hazard * np.where(pathways["anticoagulated"], spec["stroke"]["anticoagulant_factor"], 1.0)
+            hazard = hazard * np.where(anticoagulated, spec["stroke"]["anticoagulant_factor"], 1.0)
         month = _geometric_after(start + delay, hazard, rng)
         out[:, j] = np.where(start < NEVER, month, NEVER)
         parent_onset[:, j] = start
@@ -420,7 +420,8 @@ def generate_cohort(n_patients: int, seed: int = 0, order_effects: bool = True, 
     truth["episode_hazard"] = episode_hazards(N, params, rng)
     truth["episodes"] = draw_episodes(truth["episode_hazard"], params, rng)
     truth["follow_up"] = bool(params["episode_coding"]["follow_up"])
-    truth["acquired_onset"] = draw_acquired(truth["chronic_onset"], truth, truth["episodes"], params, rng)
+    truth["acquired_onset"] = draw_acquired(truth["chronic_onset"], truth["anticoagulated"], truth["episodes"],
+                                            params, rng)
 
     visit = rng.random((N, M)) < -np.expm1(-visit_rate(truth, params))
     onset = truth["hf_onset_month"]

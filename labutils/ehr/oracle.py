@@ -66,7 +66,6 @@ class Chain:
 
     def __init__(self, params: dict, chronic0: np.ndarray, static_at, track_chronic: bool = True):
         chronic0 = np.asarray(chronic0).astype(bool)
-        n = len(chronic0)
         self.params, self.static_at, self._key = params, static_at, None
         coefs = hazard_arrays(params)
         self.track = track_chronic

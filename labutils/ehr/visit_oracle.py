@@ -21,7 +21,7 @@ import numpy as np
 from scipy import sparse
 
 from .codebook import codebook
-from .generator import (core_log_q, episode_status, new_stroke, parent_features, NEVER)  # noqa: F401
+from .generator import core_log_q, episode_status, new_stroke, parent_features
 from .oracle import (N_BEFORE_HF, STATE_CONGESTION, STATE_MI, STATE_STAGE, Chain, _static_fn,
                      cardiac_state_index)
 from .parameters import DAYS_PER_MONTH, MI_OLD, MI_RECENT, PARENTS, STAGE_B, STAGE_HF
